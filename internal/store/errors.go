@@ -1,0 +1,21 @@
+package store
+
+import "errors"
+
+// These errors can be returned by any MetaStore or BlockStore method.
+var (
+	// ErrNotFound means the snapshot, record or block does not exist.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrExists means a create found the record already there.
+	ErrExists = errors.New("store: already exists")
+
+	// ErrNotWritable means PutBlock found the snapshot not in StatePending.
+	ErrNotWritable = errors.New("store: snapshot does not accept writes")
+
+	// ErrCorrupt means stored data failed its integrity check.
+	ErrCorrupt = errors.New("store: data is corrupt")
+
+	// ErrClosed means the store was used after Close.
+	ErrClosed = errors.New("store: closed")
+)

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// MetaStore keeps snapshot records, block mappings, idempotency records and
+// server secrets. All methods are safe for concurrent use.
+//
+// Block mappings are kept per snapshot, written blocks only: a child never
+// copies its parent's mappings. Reads through the lineage take a chain, the
+// snapshot's ID followed by its ancestors' IDs nearest first, which the
+// caller builds from the records' ParentID; the store resolves each index to
+// the mapping of the first snapshot in the chain that wrote it. Backends
+// keep these reads proportional to the blocks they return, not to the
+// chain's length times the volume size.
+type MetaStore interface {
+	// CreateSnapshot stores a new snapshot record and, when idem is not nil,
+	// its idempotency record, atomically: both or neither. It returns
+	// ErrExists, storing nothing, when a snapshot with s.ID or an
+	// idempotency record with idem's (OwnerID, ClientToken) already exists.
+	CreateSnapshot(ctx context.Context, s Snapshot, idem *Idempotency) error
+
+	// GetSnapshot returns the record of snapshot id, or ErrNotFound.
+	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
+
+	// UpdateSnapshot reads snapshot id, calls fn on it, and stores what fn
+	// left, atomically with respect to other UpdateSnapshot and PutBlock
+	// calls on the same snapshot: no PutBlock is in flight while fn runs, so
+	// a PutBlock that returned nil before UpdateSnapshot changed State is
+	// visible to OwnBlocks afterwards. fn must not change ID. When fn
+	// returns an error nothing is stored and UpdateSnapshot returns it.
+	// It returns ErrNotFound when the snapshot does not exist.
+	UpdateSnapshot(ctx context.Context, id string, fn func(*Snapshot) error) (Snapshot, error)
+
+	// ScanSnapshots calls fn for every snapshot in one of the given states
+	// (all states when none are given), in no particular order, until fn
+	// returns false or an error. Backends make scanning StatePending and
+	// StateCompleting cheap; scanning other states may cost a full scan.
+	ScanSnapshots(ctx context.Context, fn func(Snapshot) (bool, error), states ...State) error
+
+	// GetIdempotency returns the idempotency record of (ownerID, token), or
+	// ErrNotFound.
+	GetIdempotency(ctx context.Context, ownerID, token string) (Idempotency, error)
+
+	// PutBlock maps block index of snapshot id to ref, replacing any earlier
+	// mapping of that index in that snapshot, and records now as the
+	// snapshot's last activity. It returns ErrNotFound when the snapshot does
+	// not exist and ErrNotWritable, storing nothing, when its State is not
+	// StatePending. It is durable when it returns.
+	PutBlock(ctx context.Context, id string, index int32, ref BlockRef, now time.Time) error
+
+	// LastActivity returns the time of the last PutBlock on snapshot id, or
+	// the zero time when it has none.
+	LastActivity(ctx context.Context, id string) (time.Time, error)
+
+	// OwnBlocks calls fn for each block written in snapshot id itself (not
+	// inherited), in ascending index order starting at start, until fn
+	// returns false or an error.
+	OwnBlocks(ctx context.Context, id string, start int32, fn func(IndexedRef) (bool, error)) error
+
+	// WrittenIndexes returns, in ascending order and without duplicates, up
+	// to limit block indexes >= start written in any of the snapshots ids
+	// themselves (not inherited).
+	WrittenIndexes(ctx context.Context, ids []string, start int32, limit int) ([]int32, error)
+
+	// ViewBlocks returns up to limit blocks of the view of chain (see the
+	// type comment), in ascending index order from start, each index once,
+	// mapped as chain's nearest writer of that index mapped it.
+	ViewBlocks(ctx context.Context, chain []string, start int32, limit int) ([]IndexedRef, error)
+
+	// ResolveBlocks returns, for each of indexes (ascending, no duplicates),
+	// the mapping of that index in the view of chain; found[i] is false when
+	// no snapshot in chain wrote indexes[i].
+	ResolveBlocks(ctx context.Context, chain []string, indexes []int32) (refs []BlockRef, found []bool, err error)
+
+	// Secret returns the secret stored under name, first storing the result
+	// of generate when there is none. Concurrent callers, including other
+	// processes sharing the store, all get the same secret.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+
+	// Close releases the store. Calls after Close return ErrClosed.
+	Close() error
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"time"
+
+	"github.com/ebsd/ebsd/internal/ebs"
+)
+
+// State is the lifecycle state of a snapshot as stored. It is finer than the
+// wire Status: StateCompleting is reported as "pending".
+type State uint8
+
+// The states of a snapshot. Do not reorder: the values are persisted.
+const (
+	StatePending    State = iota + 1 // accepts PutBlock
+	StateCompleting                  // CompleteSnapshot accepted; being verified; no more writes
+	StateCompleted                   // sealed and readable
+	StateError                       // failed: timed out, or count/checksum mismatch
+)
+
+// Status returns the wire status of s.
+func (s State) Status() ebs.Status {
+	switch s {
+	case StateCompleted:
+		return ebs.StatusCompleted
+	case StateError:
+		return ebs.StatusError
+	default:
+		return ebs.StatusPending
+	}
+}
+
+func (s State) String() string {
+	switch s {
+	case StatePending:
+		return "pending"
+	case StateCompleting:
+		return "completing"
+	case StateCompleted:
+		return "completed"
+	case StateError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Snapshot is the stored record of one snapshot. Backends persist every field
+// and give it back unchanged; they interpret only ID, State and, for
+// ScanSnapshots, nothing else.
+type Snapshot struct {
+	ID           string // "snap-" + 17 lowercase hex digits
+	OwnerID      string // the 12-digit account that started it
+	State        State
+	StateMessage string // why the snapshot is in StateError
+
+	VolumeSize  int64 // GiB
+	Description string
+	Tags        []ebs.Tag
+	ClientToken string
+
+	// Lineage. Chain of a snapshot = itself, its parent, grandparent, ...
+	// up to the root; Depth is its length minus one.
+	ParentID string
+	RootID   string // the oldest ancestor; the snapshot's own ID when it has no parent
+	Depth    int
+
+	StartTime    time.Time
+	Timeout      time.Duration // idle timeout of a pending snapshot
+	CompleteTime time.Time     // when it entered StateCompleted or StateError
+
+	// What CompleteSnapshot asked for, checked while StateCompleting.
+	ExpectedBlocks   int64
+	ExpectedChecksum string // Base64 LINEAR aggregate, "" when not given
+
+	// Encryption. WrappedKey is the snapshot's data key, sealed by the master
+	// key named KMSKeyARN. Children of an encrypted parent share its data key.
+	Encrypted  bool
+	KMSKeyARN  string
+	WrappedKey []byte
+}
+
+// BlockRef says where one written block is and what it contains.
+type BlockRef struct {
+	// Digest is the SHA-256 of the block's plaintext: its x-amz-Checksum.
+	Digest ebs.Digest
+	// Key is the block's key in the BlockStore: equal to Digest for
+	// unencrypted blocks. A block whose Digest is ebs.ZeroBlockDigest has
+	// no data in the BlockStore, whatever its Key.
+	Key ebs.Digest
+}
+
+// IndexedRef is a BlockRef at a block index.
+type IndexedRef struct {
+	Index int32
+	Ref   BlockRef
+}
+
+// Idempotency is what StartSnapshot remembers of a ClientToken, so that a
+// retry replays the first response and a different request is refused.
+type Idempotency struct {
+	OwnerID     string
+	ClientToken string
+	RequestHash ebs.Digest // hash of the request's parameters
+	SnapshotID  string
+	Response    []byte // the original response, opaque to the store
+}
