@@ -14,37 +14,41 @@ type Kind uint8
 
 // The kinds of error.
 const (
-	KindInternal         Kind = iota // a fault of the server; retrying may help
-	KindInvalid                      // a request the service refuses (ValidationException with a Reason)
-	KindInvalidField                 // a request member violates its modelled constraint (framework ValidationException)
-	KindNotFound                     // the resource does not exist or is not visible to the caller
-	KindConflict                     // a ClientToken was reused with different parameters
-	KindAccessDenied                 // the caller may not do this
-	KindBadSignature                 // SigV4 signature or block checksum does not match (InvalidSignatureException)
-	KindUnknownClient                // the access key is not known (UnrecognizedClientException)
-	KindMissingAuth                  // the request carries no credentials (MissingAuthenticationTokenException)
-	KindThrottled                    // too many requests for one resource
-	KindQuotaExceeded                // a service quota does not allow the request
-	KindConcurrentLimit              // too many concurrent pending snapshots
-	KindUnknownOperation             // no operation matches the method and path
-	KindUnavailable                  // the server is shutting down or overloaded; retry
+	KindInternal            Kind = iota // a fault of the server; retrying may help
+	KindInvalid                         // a request the service refuses (ValidationException with a Reason)
+	KindInvalidField                    // a request member violates its modelled constraint (framework ValidationException)
+	KindNotFound                        // the resource does not exist or is not visible to the caller
+	KindConflict                        // a ClientToken was reused with different parameters
+	KindAccessDenied                    // the caller may not do this
+	KindBadSignature                    // SigV4 signature or block checksum does not match (InvalidSignatureException)
+	KindUnknownClient                   // the access key is not known (UnrecognizedClientException)
+	KindMissingAuth                     // the request carries no credentials (MissingAuthenticationTokenException)
+	KindThrottled                       // too many requests for one resource
+	KindQuotaExceeded                   // a service quota does not allow the request
+	KindConcurrentLimit                 // too many concurrent pending snapshots
+	KindUnknownOperation                // no operation matches the method and path
+	KindUnavailable                     // the server is shutting down or overloaded; retry
+	KindIncompleteSignature             // the Authorization header is malformed (IncompleteSignatureException)
+	KindSerialization                   // the request body is not JSON of the right shape (SerializationException)
 )
 
 var kindNames = [...]string{
-	KindInternal:         "internal",
-	KindInvalid:          "invalid",
-	KindInvalidField:     "invalid field",
-	KindNotFound:         "not found",
-	KindConflict:         "conflict",
-	KindAccessDenied:     "access denied",
-	KindBadSignature:     "bad signature",
-	KindUnknownClient:    "unknown client",
-	KindMissingAuth:      "missing authentication",
-	KindThrottled:        "throttled",
-	KindQuotaExceeded:    "quota exceeded",
-	KindConcurrentLimit:  "concurrent limit",
-	KindUnknownOperation: "unknown operation",
-	KindUnavailable:      "unavailable",
+	KindInternal:            "internal",
+	KindInvalid:             "invalid",
+	KindInvalidField:        "invalid field",
+	KindNotFound:            "not found",
+	KindConflict:            "conflict",
+	KindAccessDenied:        "access denied",
+	KindBadSignature:        "bad signature",
+	KindUnknownClient:       "unknown client",
+	KindMissingAuth:         "missing authentication",
+	KindThrottled:           "throttled",
+	KindQuotaExceeded:       "quota exceeded",
+	KindConcurrentLimit:     "concurrent limit",
+	KindUnknownOperation:    "unknown operation",
+	KindUnavailable:         "unavailable",
+	KindIncompleteSignature: "incomplete signature",
+	KindSerialization:       "serialization",
 }
 
 func (k Kind) String() string {
