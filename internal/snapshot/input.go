@@ -53,6 +53,10 @@ type PutBlockInput struct {
 	Progress          *string // x-amz-Progress
 	// Body is the block data; the service reads at most DataLength bytes.
 	Body io.Reader
+	// PayloadHash is the SHA-256 of the body that a signed request claims
+	// (a hex X-Amz-Content-Sha256), or nil for UNSIGNED-PAYLOAD. The service
+	// checks it with the same single hash that checks Checksum.
+	PayloadHash *ebs.Digest
 }
 
 // PutBlockOutput is the response of PutSnapshotBlock.
