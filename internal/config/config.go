@@ -1,0 +1,93 @@
+package config
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// Config is the configuration of the ebsd server.
+type Config struct {
+	// Addr is the TCP address to listen on, host:port.
+	Addr string
+	// DataDir is the directory that holds the server's data.
+	DataDir string
+	// CredentialsFile is the JSON file of access keys (package credentials).
+	CredentialsFile string
+	// KMSKeysFile is the JSON file of KMS keys for encrypted snapshots.
+	KMSKeysFile string
+	// Region is the AWS Region the server acts as.
+	Region string
+	// TLSCert and TLSKey are PEM files to serve HTTPS with; both or neither.
+	TLSCert, TLSKey string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+	// MaxPendingSnapshots is how many snapshots one account may have
+	// pending at once.
+	MaxPendingSnapshots int
+	// ShutdownTimeout bounds how long shutdown waits for requests in flight.
+	ShutdownTimeout time.Duration
+	// PackSize is the target size in bytes of a pack file of block data.
+	PackSize int64
+}
+
+// Defaults of the settings that do not depend on the environment.
+const (
+	DefaultAddr                = "127.0.0.1:8450"
+	DefaultRegion              = "us-east-1"
+	DefaultLogLevel            = "info"
+	DefaultLogFormat           = "text"
+	DefaultMaxPendingSnapshots = 100 // AWS's quota L-94D7AB7D
+	DefaultShutdownTimeout     = 30 * time.Second
+	DefaultPackSize            = 128 << 20
+)
+
+// Names of the files that default to living in the data directory.
+const (
+	credentialsFileName = "credentials.json"
+	kmsKeysFileName     = "kms-keys.json"
+)
+
+// defaults returns the Config before flags and environment are applied.
+// The fields derived from the data directory stay empty until the data
+// directory is known.
+func defaults() Config {
+	return Config{
+		Addr:                DefaultAddr,
+		Region:              DefaultRegion,
+		LogLevel:            DefaultLogLevel,
+		LogFormat:           DefaultLogFormat,
+		MaxPendingSnapshots: DefaultMaxPendingSnapshots,
+		ShutdownTimeout:     DefaultShutdownTimeout,
+		PackSize:            DefaultPackSize,
+	}
+}
+
+// fillDerived sets the paths that default to places that depend on the
+// environment or on the data directory, if they are still empty.
+func (c *Config) fillDerived(getenv func(string) string) {
+	if c.DataDir == "" {
+		c.DataDir = defaultDataDir(getenv)
+	}
+	if c.CredentialsFile == "" {
+		c.CredentialsFile = filepath.Join(c.DataDir, credentialsFileName)
+	}
+	if c.KMSKeysFile == "" {
+		c.KMSKeysFile = filepath.Join(c.DataDir, kmsKeysFileName)
+	}
+}
+
+// defaultDataDir follows the XDG Base Directory specification: data goes
+// to $XDG_DATA_HOME/ebsd, else to $HOME/.local/share/ebsd. The
+// specification says to ignore a relative XDG_DATA_HOME. Without either
+// variable (a bare container, say) the data goes to ./ebsd-data.
+func defaultDataDir(getenv func(string) string) string {
+	if xdg := getenv("XDG_DATA_HOME"); xdg != "" && filepath.IsAbs(xdg) {
+		return filepath.Join(xdg, "ebsd")
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".local", "share", "ebsd")
+	}
+	return "ebsd-data"
+}

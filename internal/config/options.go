@@ -1,0 +1,162 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// option describes one setting: its flag, its environment variable, and
+// the text of its usage entry. The table below is the single source of
+// both the FlagSet and the usage text, so they cannot disagree.
+type option struct {
+	flag  string // flag name without the dash
+	env   string // environment variable
+	arg   string // placeholder for the value in the usage text
+	usage string // what the setting does
+	def   string // the default, as shown in the usage text
+	bind  func(*Config) flag.Value
+}
+
+func options() []option {
+	return []option{
+		{
+			flag: "addr", env: "EBSD_ADDR", arg: "host:port",
+			usage: "TCP address to listen on. An empty host (:8450) listens on every interface.",
+			def:   DefaultAddr,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.Addr) },
+		},
+		{
+			flag: "data-dir", env: "EBSD_DATA_DIR", arg: "dir",
+			usage: "Directory that holds the server's data.",
+			def:   "$XDG_DATA_HOME/ebsd if XDG_DATA_HOME is an absolute path, else $HOME/.local/share/ebsd, else ./ebsd-data",
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.DataDir) },
+		},
+		{
+			flag: "credentials", env: "EBSD_CREDENTIALS", arg: "file",
+			usage: "JSON file of the access keys clients sign requests with. If it does not exist, ebsd creates it with one new key.",
+			def:   "<data-dir>/" + credentialsFileName,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.CredentialsFile) },
+		},
+		{
+			flag: "kms-keys", env: "EBSD_KMS_KEYS", arg: "file",
+			usage: "JSON file of the KMS keys that encrypted snapshots use.",
+			def:   "<data-dir>/" + kmsKeysFileName,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.KMSKeysFile) },
+		},
+		{
+			flag: "region", env: "EBSD_REGION", arg: "region",
+			usage: "AWS Region the server acts as, as shown in the KMS key ARNs it reports.",
+			def:   DefaultRegion,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.Region) },
+		},
+		{
+			flag: "tls-cert", env: "EBSD_TLS_CERT", arg: "file",
+			usage: "PEM certificate chain for HTTPS. Set both -tls-cert and -tls-key to serve HTTPS, or neither to serve plain HTTP.",
+			def:   "none",
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.TLSCert) },
+		},
+		{
+			flag: "tls-key", env: "EBSD_TLS_KEY", arg: "file",
+			usage: "PEM private key of the -tls-cert certificate.",
+			def:   "none",
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.TLSKey) },
+		},
+		{
+			flag: "log-level", env: "EBSD_LOG_LEVEL", arg: "level",
+			usage: "Least severe log level written: debug, info, warn or error.",
+			def:   DefaultLogLevel,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) },
+		},
+		{
+			flag: "log-format", env: "EBSD_LOG_FORMAT", arg: "format",
+			usage: "Log format: text (key=value) or json (one object per line).",
+			def:   DefaultLogFormat,
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) },
+		},
+		{
+			flag: "max-pending-snapshots", env: "EBSD_MAX_PENDING_SNAPSHOTS", arg: "n",
+			usage: "Most snapshots one account may have pending at once; StartSnapshot beyond it is refused.",
+			def:   strconv.Itoa(DefaultMaxPendingSnapshots) + " (AWS's quota)",
+			bind:  func(c *Config) flag.Value { return (*intValue)(&c.MaxPendingSnapshots) },
+		},
+		{
+			flag: "shutdown-timeout", env: "EBSD_SHUTDOWN_TIMEOUT", arg: "duration",
+			usage: "How long shutdown waits for requests in flight before closing their connections, like 30s or 2m.",
+			def:   DefaultShutdownTimeout.String(),
+			bind:  func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) },
+		},
+		{
+			flag: "pack-size", env: "EBSD_PACK_SIZE", arg: "size",
+			usage: "Target size of the pack files that hold block data, in bytes or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).",
+			def:   FormatSize(DefaultPackSize),
+			bind:  func(c *Config) flag.Value { return (*sizeValue)(&c.PackSize) },
+		},
+	}
+}
+
+// The flag.Value types below parse into a Config field. Their String
+// methods must work on a nil receiver: package flag calls them on zero
+// values to tell defaults apart.
+
+type stringValue string
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return string(*v)
+}
+
+type intValue int
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("invalid number %q: want a whole number like 100", s)
+	}
+	*v = intValue(n)
+	return nil
+}
+func (v *intValue) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.Itoa(int(*v))
+}
+
+type durationValue time.Duration
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a number with a unit, like 30s, 1m30s or 500ms", s)
+	}
+	*v = durationValue(d)
+	return nil
+}
+func (v *durationValue) String() string {
+	if v == nil {
+		return "0s"
+	}
+	return time.Duration(*v).String()
+}
+
+type sizeValue int64
+
+func (v *sizeValue) Set(s string) error {
+	n, err := ParseSize(s)
+	if err != nil {
+		return err
+	}
+	*v = sizeValue(n)
+	return nil
+}
+func (v *sizeValue) String() string {
+	if v == nil {
+		return "0"
+	}
+	return FormatSize(int64(*v))
+}

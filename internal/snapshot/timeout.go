@@ -1,0 +1,112 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// timedOutMessage is the StateMessage AWS gives a timed-out snapshot.
+const timedOutMessage = "Snapshot timed out"
+
+// errUnchanged aborts an UpdateSnapshot whose precondition no longer holds.
+var errUnchanged = errors.New("snapshot changed concurrently")
+
+// expireIfIdle moves a pending snapshot that has seen no write for its
+// Timeout to the error state, as AWS does, and reports whether it did (or
+// found it already gone from pending). The timeout is an idle timer: each
+// PutSnapshotBlock restarts it (spec §7.3).
+func (s *Service) expireIfIdle(ctx context.Context, snap store.Snapshot) (bool, error) {
+	now := s.now()
+	// Fast path, taken by almost every write: not even the start is old
+	// enough, so no need to read the last activity.
+	if now.Before(snap.StartTime.Add(snap.Timeout)) {
+		return false, nil
+	}
+	last, err := s.meta.LastActivity(ctx, snap.ID)
+	if err != nil {
+		return false, err
+	}
+	if now.Before(last.Add(snap.Timeout)) {
+		return false, nil
+	}
+	_, err = s.meta.UpdateSnapshot(ctx, snap.ID, func(rec *store.Snapshot) error {
+		if rec.State != store.StatePending {
+			return errUnchanged
+		}
+		rec.State = store.StateError
+		rec.StateMessage = timedOutMessage
+		rec.CompleteTime = now
+		return nil
+	})
+	if errors.Is(err, errUnchanged) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	s.log.InfoContext(ctx, "snapshot timed out", "snapshot", snap.ID, "timeout", snap.Timeout)
+	return true, nil
+}
+
+// Run enforces timeouts and finishes interrupted completions until ctx is
+// done: once at once (so that a restart catches up on what happened while
+// the server was down), then every SweepInterval. Requests also enforce
+// timeouts lazily, so Run's period bounds only how late an untouched
+// snapshot turns to error.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.sweepEvery)
+	defer t.Stop()
+	for {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep runs one pass of Run: it expires idle pending snapshots and
+// finishes snapshots left in completion by a crash.
+func (s *Service) Sweep(ctx context.Context) error {
+	var pending, completing []store.Snapshot
+	err := s.meta.ScanSnapshots(ctx, func(snap store.Snapshot) (bool, error) {
+		if snap.State == store.StateCompleting {
+			completing = append(completing, snap)
+		} else {
+			pending = append(pending, snap)
+		}
+		return true, nil
+	}, store.StatePending, store.StateCompleting)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, snap := range pending {
+		if _, err := s.expireIfIdle(ctx, snap); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, snap := range completing {
+		if err := s.finishCompletion(ctx, snap.ID); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PendingSnapshots counts snapshots not yet completed or failed, for
+// metrics.
+func (s *Service) PendingSnapshots(ctx context.Context) (int, error) {
+	n := 0
+	err := s.meta.ScanSnapshots(ctx, func(store.Snapshot) (bool, error) {
+		n++
+		return true, nil
+	}, store.StatePending, store.StateCompleting)
+	return n, err
+}
