@@ -1,0 +1,63 @@
+package keyring
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"fmt"
+)
+
+// DataKeyLen is the length of a data key: AES-256.
+const DataKeyLen = 32
+
+// NewDataKey returns a new random data key, in plain and wrapped under the
+// master key named arn, like KMS GenerateDataKey. Only wrapped may be
+// stored; Unwrap with the same arn gives plain back.
+func (k *Keyring) NewDataKey(arn string) (plain, wrapped []byte, err error) {
+	mk, err := k.key(arn)
+	if err != nil {
+		return nil, nil, err
+	}
+	aead, err := mk.aead()
+	if err != nil {
+		return nil, nil, err
+	}
+	plain = make([]byte, DataKeyLen)
+	if _, err := rand.Read(plain); err != nil {
+		return nil, nil, fmt.Errorf("keyring: %w", err)
+	}
+	return plain, aead.Seal(nil, nil, plain, []byte(arn)), nil
+}
+
+// Unwrap returns the data key that NewDataKey wrapped under arn, like KMS
+// Decrypt. It returns ErrUnknownKey when there is no such master key and
+// ErrBadWrap when wrapped was altered or wrapped under another key or ARN.
+func (k *Keyring) Unwrap(arn string, wrapped []byte) ([]byte, error) {
+	mk, err := k.key(arn)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := mk.aead()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := aead.Open(nil, nil, wrapped, []byte(arn))
+	if err != nil || len(plain) != DataKeyLen {
+		return nil, fmt.Errorf("keyring: unwrap under %s: %w", arn, ErrBadWrap)
+	}
+	return plain, nil
+}
+
+// aead returns AES-256-GCM under the master key that draws a random nonce
+// per Seal and prepends it to the output.
+func (mk *masterKey) aead() (cipher.AEAD, error) {
+	block, err := aes.NewCipher(mk.material)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	aead, err := cipher.NewGCMWithRandomNonce(block)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: %w", err)
+	}
+	return aead, nil
+}
