@@ -1,0 +1,89 @@
+package api
+
+import (
+	"io"
+	"net/http"
+)
+
+// exchange is one request/response in flight: the http.ResponseWriter that
+// the operations write to, plus what the metrics and the access log need to
+// know about the request once it is served.
+type exchange struct {
+	http.ResponseWriter
+
+	id      string    // the request ID, sent as x-amzn-RequestId
+	op      operation // set once the route is known
+	account string    // the authenticated account, "" before authentication
+	outcome string    // the AWS error type written, "" on success
+	status  int       // the status written, 0 before WriteHeader
+	sent    int64     // response body bytes written
+	body    countingBody
+
+	// vals backs the values of the response headers set with setHeader,
+	// so that setting one does not allocate a []string.
+	vals  [8]string
+	nvals int
+}
+
+// setHeader sets the response header key, which must be in canonical form,
+// to the single value v.
+func (x *exchange) setHeader(key, v string) {
+	if x.nvals < len(x.vals) {
+		i := x.nvals
+		x.nvals++
+		x.vals[i] = v
+		x.Header()[key] = x.vals[i : i+1 : i+1]
+		return
+	}
+	x.Header()[key] = []string{v}
+}
+
+// WriteHeader records the status and passes it on; a second call is
+// dropped, as net/http would drop it.
+func (x *exchange) WriteHeader(status int) {
+	if x.status != 0 {
+		return
+	}
+	x.status = status
+	x.ResponseWriter.WriteHeader(status)
+}
+
+// Write counts the bytes written.
+func (x *exchange) Write(p []byte) (int, error) {
+	if x.status == 0 {
+		x.WriteHeader(http.StatusOK)
+	}
+	n, err := x.ResponseWriter.Write(p)
+	x.sent += int64(n)
+	return n, err
+}
+
+// WriteString counts the bytes written, without converting s to []byte
+// when the underlying writer takes strings.
+func (x *exchange) WriteString(s string) (int, error) {
+	if x.status == 0 {
+		x.WriteHeader(http.StatusOK)
+	}
+	n, err := io.WriteString(x.ResponseWriter, s)
+	x.sent += int64(n)
+	return n, err
+}
+
+// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+// countingBody counts the request body bytes read through it. It replaces
+// r.Body for the whole request; it never copies, so PutSnapshotBlock's
+// block still crosses user space once.
+type countingBody struct {
+	rc io.ReadCloser
+	n  int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.rc.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingBody) Close() error { return c.rc.Close() }
