@@ -1,0 +1,50 @@
+// Package pack is the on-disk format of ebsd's pack files: append-only files
+// that hold many block contents back to back, each behind a small
+// self-describing, checksummed header. It knows nothing about where packs
+// are stored or how they are indexed: Writer appends to an io.Writer,
+// ReadEntry and Scanner read from an io.ReaderAt. The block store in
+// internal/store/packblocks builds on it.
+//
+// # Format
+//
+// All integers are little-endian. Checksums are CRC-32C (Castagnoli).
+//
+// A pack file starts with a 16-byte file header:
+//
+//	offset size field
+//	     0    8 magic "EBSDPACK"
+//	     8    4 format version (Version, 1)
+//	    12    4 CRC-32C of bytes 0-11
+//
+// followed by zero or more entries, back to back, up to the end of the file.
+// Each entry is a 52-byte entry header followed by its data:
+//
+//	offset size field
+//	     0    4 magic "EBSE"
+//	     4    1 format version, equal to the file's
+//	     5    3 reserved, zero
+//	     8   32 key (ebs.Digest)
+//	    40    4 data length in bytes, at most MaxDataLen
+//	    44    4 CRC-32C of the data
+//	    48    4 CRC-32C of bytes 0-47 of this header
+//	    52    n data
+//
+// The header checksum makes a torn or random header detectable before its
+// length is trusted; the data checksum makes a torn or rotted body
+// detectable on every read. An entry is valid only when both match, so a
+// reader never hands out bytes that differ from what was appended.
+//
+// # No trailer
+//
+// A pack has no trailer or footer: the end of the last valid entry is the
+// end of the pack. Writers only ever append, so a crash can leave at most a
+// torn tail: a prefix of the entries is intact and the rest is garbage that
+// Scanner reports as ErrCorrupt at a known offset, where the owner
+// truncates. Every entry header names its key and length, so the index of a
+// pack can be rebuilt by scanning it (verifying every data checksum on the
+// way, which doubles as a scrub). A trailer listing the entries would make
+// that rebuild read a few KiB per pack instead of the whole pack, at the
+// price of a sealing step with its own torn-write cases; the block store
+// only rebuilds from scratch when its index is lost, so we keep the format
+// without one. A later format version can add it behind a new magic.
+package pack

@@ -1,0 +1,73 @@
+package pack
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/ebsd/ebsd/internal/ebs"
+)
+
+// Writer appends entries to a pack. It is not safe for concurrent use; an
+// owner that shares one serializes calls to Append.
+//
+// After a failed write the Writer refuses further appends: the bytes after
+// Offset are then a torn tail that readers will stop at.
+type Writer struct {
+	w   io.Writer
+	off int64 // end of the last entry written in full
+	err error // sticky: the first write error
+	hdr [EntryHeaderSize]byte
+}
+
+// NewWriter writes the header of a new pack to w and returns a Writer that
+// appends entries after it.
+func NewWriter(w io.Writer) (*Writer, error) {
+	if _, err := w.Write(AppendFileHeader(nil)); err != nil {
+		return nil, fmt.Errorf("pack: write file header: %w", err)
+	}
+	return &Writer{w: w, off: FileHeaderSize}, nil
+}
+
+// ResumeWriter returns a Writer that appends to an existing pack whose
+// valid content ends at off; w must write at off.
+func ResumeWriter(w io.Writer, off int64) *Writer {
+	return &Writer{w: w, off: off}
+}
+
+// Offset returns the offset just past the last entry written in full: the
+// size of the pack as far as readers are concerned.
+func (w *Writer) Offset() int64 { return w.off }
+
+// Append writes an entry holding data under key and returns the offset of
+// its header. The data is written straight from the caller's slice, in a
+// write of its own after the header's: data is not copied.
+func (w *Writer) Append(key ebs.Digest, data []byte) (int64, error) {
+	if len(data) > MaxDataLen {
+		return 0, fmt.Errorf("pack: append %v: %d bytes over the %d limit", key, len(data), MaxDataLen)
+	}
+	return w.AppendEntry(NewEntryHeader(key, data), data)
+}
+
+// AppendEntry is Append with the header computed by the caller, with
+// NewEntryHeader(key, data): an owner that serializes appends can then
+// checksum outside its lock. A header that does not match data makes an
+// entry that readers reject.
+func (w *Writer) AppendEntry(h EntryHeader, data []byte) (int64, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if len(data) != int(h.Len) || h.Len > MaxDataLen {
+		return 0, fmt.Errorf("pack: append %v: %d bytes, header says %d (limit %d)", h.Key, len(data), h.Len, MaxDataLen)
+	}
+	if _, err := w.w.Write(h.Append(w.hdr[:0])); err != nil {
+		w.err = fmt.Errorf("pack: append %v: header: %w", h.Key, err)
+		return 0, w.err
+	}
+	if _, err := w.w.Write(data); err != nil {
+		w.err = fmt.Errorf("pack: append %v: data: %w", h.Key, err)
+		return 0, w.err
+	}
+	off := w.off
+	w.off += h.Size()
+	return off, nil
+}

@@ -1,0 +1,152 @@
+package packblocks
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// The index is a Pebble DB with three kinds of keys:
+//
+//	"b" key(32)      -> pack id (u32) | offset (u64) | data length (u32): where a block is
+//	"w" pack id (u32) -> offset (u64): every entry of the pack before offset is indexed
+//	"n"              -> number of "b" keys (u64), for Stats
+//
+// All integers are big-endian. The three are only ever changed together, in
+// one batch, so the index is consistent after any crash.
+const (
+	prefixBlock     = 'b'
+	prefixWatermark = 'w'
+)
+
+var keyCount = []byte("n")
+
+// location is where a block's entry is.
+type location struct {
+	pack uint32
+	off  int64 // offset of the entry header
+	len  uint32
+}
+
+func blockKey(k ebs.Digest) []byte {
+	b := make([]byte, 0, 1+len(k))
+	return append(append(b, prefixBlock), k[:]...)
+}
+
+func (l location) encode() []byte {
+	b := make([]byte, 16)
+	binary.BigEndian.PutUint32(b, l.pack)
+	binary.BigEndian.PutUint64(b[4:], uint64(l.off))
+	binary.BigEndian.PutUint32(b[12:], l.len)
+	return b
+}
+
+func decodeLocation(b []byte) (location, error) {
+	if len(b) != 16 {
+		return location{}, fmt.Errorf("%w: index value of %d bytes", store.ErrCorrupt, len(b))
+	}
+	return location{
+		pack: binary.BigEndian.Uint32(b),
+		off:  int64(binary.BigEndian.Uint64(b[4:])),
+		len:  binary.BigEndian.Uint32(b[12:]),
+	}, nil
+}
+
+func watermarkKey(pack uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefixWatermark}, pack)
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// openIndex opens (creating if needed) the Pebble DB at dir.
+func openIndex(dir string) (*pebble.DB, error) {
+	db, err := pebble.Open(dir, &pebble.Options{
+		FormatMajorVersion: pebble.FormatNewest,
+		Logger:             quietLogger{},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("packblocks: open index %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// lookup returns the location of k, or store.ErrNotFound.
+func lookup(db *pebble.DB, k ebs.Digest) (location, error) {
+	v, closer, err := db.Get(blockKey(k))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return location{}, fmt.Errorf("packblocks: block %v: %w", k, store.ErrNotFound)
+	}
+	if err != nil {
+		return location{}, fmt.Errorf("packblocks: index lookup %v: %w", k, err)
+	}
+	defer closer.Close()
+	return decodeLocation(v)
+}
+
+// has reports whether k is indexed.
+func has(db *pebble.DB, k ebs.Digest) (bool, error) {
+	_, closer, err := db.Get(blockKey(k))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("packblocks: index lookup %v: %w", k, err)
+	}
+	closer.Close()
+	return true, nil
+}
+
+// readU64 returns the uint64 stored under key, or 0 when there is none.
+func readU64(db *pebble.DB, key []byte) (uint64, error) {
+	v, closer, err := db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("packblocks: index read %q: %w", key, err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, fmt.Errorf("packblocks: index key %q: %w: %d-byte value", key, store.ErrCorrupt, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// watermarks returns every pack's watermark.
+func watermarks(db *pebble.DB) (map[uint32]int64, error) {
+	it, err := db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixWatermark},
+		UpperBound: []byte{prefixWatermark + 1},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("packblocks: index scan: %w", err)
+	}
+	m := make(map[uint32]int64)
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 5 || len(v) != 8 {
+			it.Close()
+			return nil, fmt.Errorf("packblocks: index watermark %x: %w", k, store.ErrCorrupt)
+		}
+		m[binary.BigEndian.Uint32(k[1:])] = int64(binary.BigEndian.Uint64(v))
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("packblocks: index scan: %w", err)
+	}
+	return m, nil
+}
+
+// quietLogger drops Pebble's chatter and keeps its errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (quietLogger) Errorf(format string, args ...any) { log.Printf("pebble: "+format, args...) }
+
+func (quietLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
