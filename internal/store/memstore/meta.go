@@ -1,0 +1,220 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// Meta is an in-memory store.MetaStore. Create it with NewMeta.
+//
+// One mutex guards all maps. Each snapshot also has a RWMutex that
+// PutBlock holds for reading and UpdateSnapshot for writing, as the
+// persistent backends do, so that fn runs without the map mutex (it may call
+// the store, except PutBlock or UpdateSnapshot on the same snapshot) while
+// still excluding writes to its snapshot.
+type Meta struct {
+	secretMu sync.Mutex // serializes Secret, so generate runs once per name
+
+	mu        sync.Mutex // guards the fields below
+	closed    bool
+	snapshots map[string]*snapshotEntry
+	idem      map[idemKey]store.Idempotency
+	secrets   map[string][]byte
+}
+
+var _ store.MetaStore = (*Meta)(nil)
+
+// snapshotEntry is everything Meta keeps about one snapshot.
+type snapshotEntry struct {
+	// writeMu is read-locked by PutBlock and locked by UpdateSnapshot.
+	writeMu sync.RWMutex
+
+	// Guarded by Meta.mu.
+	record   store.Snapshot
+	blocks   map[int32]store.BlockRef // the snapshot's own writes
+	activity time.Time
+}
+
+type idemKey struct{ owner, token string }
+
+// NewMeta returns an empty Meta.
+func NewMeta() *Meta {
+	return &Meta{
+		snapshots: make(map[string]*snapshotEntry),
+		idem:      make(map[idemKey]store.Idempotency),
+		secrets:   make(map[string][]byte),
+	}
+}
+
+func errClosed(op string) error { return fmt.Errorf("memstore: %s: %w", op, store.ErrClosed) }
+
+func errNoSnapshot(op, id string) error {
+	return fmt.Errorf("memstore: %s: snapshot %q: %w", op, id, store.ErrNotFound)
+}
+
+// CreateSnapshot implements store.MetaStore.
+func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.Idempotency) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errClosed("CreateSnapshot")
+	}
+	if _, ok := m.snapshots[s.ID]; ok {
+		return fmt.Errorf("memstore: CreateSnapshot: snapshot %q: %w", s.ID, store.ErrExists)
+	}
+	if idem != nil {
+		k := idemKey{idem.OwnerID, idem.ClientToken}
+		if _, ok := m.idem[k]; ok {
+			return fmt.Errorf("memstore: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, store.ErrExists)
+		}
+		m.idem[k] = cloneIdempotency(*idem)
+	}
+	m.snapshots[s.ID] = &snapshotEntry{record: cloneSnapshot(s), blocks: make(map[int32]store.BlockRef)}
+	return nil
+}
+
+// GetSnapshot implements store.MetaStore.
+func (m *Meta) GetSnapshot(_ context.Context, id string) (store.Snapshot, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return store.Snapshot{}, errClosed("GetSnapshot")
+	}
+	e, ok := m.snapshots[id]
+	if !ok {
+		return store.Snapshot{}, errNoSnapshot("GetSnapshot", id)
+	}
+	return cloneSnapshot(e.record), nil
+}
+
+// entry returns the entry of snapshot id.
+func (m *Meta) entry(op, id string) (*snapshotEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errClosed(op)
+	}
+	e, ok := m.snapshots[id]
+	if !ok {
+		return nil, errNoSnapshot(op, id)
+	}
+	return e, nil
+}
+
+// UpdateSnapshot implements store.MetaStore.
+func (m *Meta) UpdateSnapshot(_ context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
+	e, err := m.entry("UpdateSnapshot", id)
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+
+	m.mu.Lock()
+	s := cloneSnapshot(e.record)
+	m.mu.Unlock()
+	if err := fn(&s); err != nil {
+		return store.Snapshot{}, err
+	}
+	if s.ID != id {
+		return store.Snapshot{}, fmt.Errorf("memstore: UpdateSnapshot: fn changed ID %q to %q", id, s.ID)
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return store.Snapshot{}, errClosed("UpdateSnapshot")
+	}
+	e.record = cloneSnapshot(s)
+	return cloneSnapshot(s), nil
+}
+
+// ScanSnapshots implements store.MetaStore. It calls fn on a copy of the
+// matching records taken when it starts, sorted by ID.
+func (m *Meta) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool, error), states ...store.State) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return errClosed("ScanSnapshots")
+	}
+	var found []store.Snapshot
+	for _, e := range m.snapshots {
+		if len(states) == 0 || slices.Contains(states, e.record.State) {
+			found = append(found, cloneSnapshot(e.record))
+		}
+	}
+	m.mu.Unlock()
+
+	slices.SortFunc(found, func(a, b store.Snapshot) int { return cmp.Compare(a.ID, b.ID) })
+	for _, s := range found {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		more, err := fn(s)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetIdempotency implements store.MetaStore.
+func (m *Meta) GetIdempotency(_ context.Context, ownerID, token string) (store.Idempotency, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return store.Idempotency{}, errClosed("GetIdempotency")
+	}
+	r, ok := m.idem[idemKey{ownerID, token}]
+	if !ok {
+		return store.Idempotency{}, fmt.Errorf("memstore: GetIdempotency: client token %q of %s: %w", token, ownerID, store.ErrNotFound)
+	}
+	return cloneIdempotency(r), nil
+}
+
+// Secret implements store.MetaStore.
+func (m *Meta) Secret(_ context.Context, name string, generate func() ([]byte, error)) ([]byte, error) {
+	m.secretMu.Lock()
+	defer m.secretMu.Unlock()
+
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, errClosed("Secret")
+	}
+	v, ok := m.secrets[name]
+	m.mu.Unlock()
+	if ok {
+		return slices.Clone(v), nil
+	}
+
+	v, err := generate()
+	if err != nil {
+		return nil, fmt.Errorf("memstore: Secret %q: %w", name, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, errClosed("Secret")
+	}
+	m.secrets[name] = slices.Clone(v)
+	return slices.Clone(v), nil
+}
+
+// Close implements store.MetaStore. It drops everything the store holds.
+func (m *Meta) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return errClosed("Close")
+	}
+	m.closed = true
+	m.snapshots, m.idem, m.secrets = nil, nil, nil
+	return nil
+}

@@ -1,0 +1,53 @@
+// Package pebblemeta is the embedded store.MetaStore of ebsd, kept in a
+// Pebble LSM in one directory.
+//
+// # Keyspaces
+//
+// Every key starts with a byte naming its keyspace. Variable-length IDs
+// inside a key are length-prefixed (uvarint) and numbers are big-endian and
+// fixed-width, so that byte order is numeric order:
+//
+//	S id                          snapshot record (version byte + JSON)
+//	P state id                    empty: index of pending and completing snapshots
+//	I owner 0x00 token            idempotency record (version byte + JSON)
+//	W len id index                BlockRef: the snapshot's own writes
+//	L len root index ^depth id    BlockRef: the lineage layout
+//	A id                          time of the last PutBlock
+//	K name                        secret
+//	V                             format version of the keyspaces
+//
+// # Lineage reads
+//
+// All snapshots of one lineage tree share its root's ID, so the L keys of
+// a tree sort by index, then by depth from the deepest up, then by ID.
+// The mapping of index i in the view of a chain is the first L entry at or
+// after (root, i, ^depth(chain[0])) whose ID is in the chain: entries of
+// deeper snapshots sort before the seek key, and entries of other branches
+// at the same depth or above are skipped one by one. ResolveBlocks seeks
+// once per index, whatever the chain's length.
+//
+// ViewBlocks walks the L keys index by index, which costs a seek per
+// index written anywhere in the tree at the chain's depth or deeper. For a
+// snapshot near the top of a deep or wide tree most of those belong to
+// other snapshots, so once they clearly outnumber the blocks found the
+// rest of the page comes from a k-way merge of the chain's own W keys
+// instead, which costs the chain's entries in range plus an iterator per
+// snapshot. A chain of one snapshot reads its W keys directly. Either way
+// a page never costs the chain's length times the volume's size.
+//
+// # Concurrency
+//
+// PutBlock holds a read lock of its snapshot's stripe while it checks the
+// snapshot's state and commits its synced batch, so that concurrent writers
+// to one snapshot share Pebble's group commit; UpdateSnapshot holds the
+// write lock, so it never runs while a PutBlock of its snapshot is in
+// flight. What PutBlock needs of a record (state, root, depth) is cached,
+// filled under the read lock and refreshed under the write lock. Creating
+// snapshots and secrets serializes on a mutex to make check-and-insert
+// atomic.
+//
+// Close waits for the calls in flight, so it must not be called from a
+// callback of the store's own methods; UpdateSnapshot's fn must not call
+// PutBlock or UpdateSnapshot (it holds a stripe lock that another snapshot
+// may share).
+package pebblemeta

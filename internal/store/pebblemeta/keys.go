@@ -1,0 +1,105 @@
+package pebblemeta
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// The first byte of every key names its keyspace (see the package doc).
+const (
+	spaceSnapshot    = 'S'
+	spaceState       = 'P'
+	spaceIdempotency = 'I'
+	spaceWrite       = 'W'
+	spaceLayout      = 'L'
+	spaceActivity    = 'A'
+	spaceSecret      = 'K'
+	spaceVersion     = 'V'
+)
+
+// formatVersion is the version of the keyspaces, stored under the V key.
+// Open refuses a store of another version.
+const formatVersion = 1
+
+func snapshotKey(id string) []byte { return append([]byte{spaceSnapshot}, id...) }
+
+func stateKey(state store.State, id string) []byte {
+	return append([]byte{spaceState, byte(state)}, id...)
+}
+
+func idempotencyKey(owner, token string) []byte {
+	k := append([]byte{spaceIdempotency}, owner...)
+	k = append(k, 0)
+	return append(k, token...)
+}
+
+func activityKey(id string) []byte { return append([]byte{spaceActivity}, id...) }
+
+func secretKey(name string) []byte { return append([]byte{spaceSecret}, name...) }
+
+// appendString appends s, length-prefixed so that no ID is a prefix of
+// another's key.
+func appendString(k []byte, s string) []byte {
+	k = binary.AppendUvarint(k, uint64(len(s)))
+	return append(k, s...)
+}
+
+// appendIndex appends a block index so that byte order is numeric order.
+func appendIndex(k []byte, index int32) []byte {
+	return binary.BigEndian.AppendUint32(k, uint32(index)^1<<31)
+}
+
+func decodeIndex(b []byte) int32 { return int32(binary.BigEndian.Uint32(b) ^ 1<<31) }
+
+// writePrefix is the prefix of the W keys of snapshot id.
+func writePrefix(id string) []byte { return appendString([]byte{spaceWrite}, id) }
+
+func writeKey(id string, index int32) []byte { return appendIndex(writePrefix(id), index) }
+
+// layoutPrefix is the prefix of the L keys of the lineage tree of root.
+func layoutPrefix(root string) []byte { return appendString([]byte{spaceLayout}, root) }
+
+// appendLayoutSeek appends the index and depth of an L key to its tree's
+// prefix: the key at which the entries of index at depth or above start.
+// Depths are inverted so that deeper snapshots sort first.
+func appendLayoutSeek(prefix []byte, index int32, depth int) []byte {
+	return binary.BigEndian.AppendUint32(appendIndex(prefix, index), ^uint32(depth))
+}
+
+func layoutKey(root string, index int32, depth int, id string) []byte {
+	return append(appendLayoutSeek(layoutPrefix(root), index, depth), id...)
+}
+
+// layoutEntry is a decoded L key, without its tree's prefix.
+type layoutEntry struct {
+	index int32
+	depth int
+	id    []byte // aliases the key
+}
+
+// decodeLayout decodes an L key whose tree prefix is prefixLen bytes long.
+func decodeLayout(key []byte, prefixLen int) (layoutEntry, error) {
+	rest := key[prefixLen:]
+	if len(rest) < 8 {
+		return layoutEntry{}, fmt.Errorf("pebblemeta: layout key %x: %w", key, store.ErrCorrupt)
+	}
+	return layoutEntry{
+		index: decodeIndex(rest),
+		depth: int(^binary.BigEndian.Uint32(rest[4:])),
+		id:    rest[8:],
+	}, nil
+}
+
+// prefixEnd returns the first key after every key that starts with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil // p is all 0xff: no upper bound
+}

@@ -1,0 +1,207 @@
+package pebblemeta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// indexed reports whether snapshots in state have a P key, which makes
+// scanning them cheap.
+func indexed(state store.State) bool {
+	return state == store.StatePending || state == store.StateCompleting
+}
+
+// CreateSnapshot implements store.MetaStore.
+func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency) error {
+	if err := s.enter("CreateSnapshot"); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	rec, err := encodeSnapshot(snap)
+	if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(snapshotKey(snap.ID), rec, nil)
+	if indexed(snap.State) {
+		_ = b.Set(stateKey(snap.State, snap.ID), nil, nil)
+	}
+	var idemKey []byte
+	if idem != nil {
+		v, err := encodeIdempotency(*idem)
+		if err != nil {
+			return err
+		}
+		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
+		_ = b.Set(idemKey, v, nil)
+	}
+
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if err := s.absent(snapshotKey(snap.ID)); err != nil {
+		return fmt.Errorf("pebblemeta: CreateSnapshot: snapshot %q: %w", snap.ID, err)
+	}
+	if idemKey != nil {
+		if err := s.absent(idemKey); err != nil {
+			return fmt.Errorf("pebblemeta: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, err)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("pebblemeta: CreateSnapshot %q: %w", snap.ID, err)
+	}
+	return nil
+}
+
+// absent returns nil when key is not stored and ErrExists when it is.
+func (s *Store) absent(key []byte) error {
+	_, closer, err := s.db.Get(key)
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	_ = closer.Close()
+	return store.ErrExists
+}
+
+// GetSnapshot implements store.MetaStore.
+func (s *Store) GetSnapshot(ctx context.Context, id string) (store.Snapshot, error) {
+	if err := s.enter("GetSnapshot"); err != nil {
+		return store.Snapshot{}, err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return store.Snapshot{}, err
+	}
+	rec, err := s.getSnapshot(id)
+	if err != nil {
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: GetSnapshot: %w", err)
+	}
+	return rec, nil
+}
+
+// UpdateSnapshot implements store.MetaStore. fn runs with the lock of id's
+// stripe held, so it must not call PutBlock or UpdateSnapshot.
+func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
+	if err := s.enter("UpdateSnapshot"); err != nil {
+		return store.Snapshot{}, err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return store.Snapshot{}, err
+	}
+
+	mu := s.stripes.of(id)
+	mu.Lock()
+	defer mu.Unlock()
+	snap, err := s.getSnapshot(id)
+	if err != nil {
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: %w", err)
+	}
+	was := snap.State
+	if err := fn(&snap); err != nil {
+		return store.Snapshot{}, err
+	}
+	if snap.ID != id {
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: fn changed ID %q to %q", id, snap.ID)
+	}
+	rec, err := encodeSnapshot(snap)
+	if err != nil {
+		return store.Snapshot{}, err
+	}
+
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(snapshotKey(id), rec, nil)
+	if was != snap.State {
+		if indexed(was) {
+			_ = b.Delete(stateKey(was, id), nil)
+		}
+		if indexed(snap.State) {
+			_ = b.Set(stateKey(snap.State, id), nil, nil)
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		s.writeStates.forget(id) // the record may or may not have changed
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot %q: %w", id, err)
+	}
+	s.writeStates.put(id, writeStateOf(snap))
+	return snap, nil
+}
+
+// ScanSnapshots implements store.MetaStore. Scanning only pending and
+// completing snapshots reads their index; any other state costs a scan of
+// every record.
+func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool, error), states ...store.State) error {
+	if err := s.enter("ScanSnapshots"); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+
+	cb := &callback[store.Snapshot]{fn: fn}
+	states = slices.Compact(slices.Sorted(slices.Values(states)))
+	if len(states) == 0 || slices.ContainsFunc(states, func(st store.State) bool { return !indexed(st) }) {
+		prefix := []byte{spaceSnapshot}
+		err := s.scan(ctx, prefix, prefixEnd(prefix), func(key, value []byte) (bool, error) {
+			snap, err := decodeSnapshot(value)
+			if err != nil {
+				return false, fmt.Errorf("snapshot %q: %w", key[1:], err)
+			}
+			if len(states) > 0 && !slices.Contains(states, snap.State) {
+				return true, nil
+			}
+			return cb.call(snap)
+		})
+		return cb.result("ScanSnapshots", err)
+	}
+
+	// One iterator over the whole index sees each snapshot once, even if
+	// it moves from pending to completing meanwhile.
+	prefix := []byte{spaceState}
+	err := s.scan(ctx, prefix, prefixEnd(prefix), func(key, _ []byte) (bool, error) {
+		if len(key) < 2 || !slices.Contains(states, store.State(key[1])) {
+			return true, nil
+		}
+		snap, err := s.getSnapshot(string(key[2:]))
+		if err != nil {
+			return false, err
+		}
+		if !slices.Contains(states, snap.State) {
+			return true, nil // it changed state since the iterator was made
+		}
+		return cb.call(snap)
+	})
+	return cb.result("ScanSnapshots", err)
+}
+
+// GetIdempotency implements store.MetaStore.
+func (s *Store) GetIdempotency(ctx context.Context, ownerID, token string) (store.Idempotency, error) {
+	if err := s.enter("GetIdempotency"); err != nil {
+		return store.Idempotency{}, err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return store.Idempotency{}, err
+	}
+	v, err := s.get(idempotencyKey(ownerID, token))
+	if err != nil {
+		return store.Idempotency{}, fmt.Errorf("pebblemeta: GetIdempotency: client token %q of %s: %w", token, ownerID, err)
+	}
+	r, err := decodeIdempotency(v)
+	if err != nil {
+		return store.Idempotency{}, fmt.Errorf("pebblemeta: GetIdempotency: client token %q of %s: %w", token, ownerID, err)
+	}
+	return r, nil
+}
