@@ -1,0 +1,126 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ebsdBinary builds cmd/ebsd once per test binary.
+var ebsdBinary = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "ebsd-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "ebsd")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// process is an ebsd started as a separate process.
+type process struct {
+	cmd      *exec.Cmd
+	Endpoint string
+	KeyID    string
+	Secret   string
+	Region   string
+	stderr   *strings.Builder
+}
+
+var (
+	endpointRE = regexp.MustCompile(`serving the EBS direct APIs at (\S+) `)
+	exportRE   = regexp.MustCompile(`export (AWS_\w+)=(\S+)`)
+)
+
+// startProcess runs ebsd with HOME=home and the given extra arguments, and
+// waits until it prints its banner. The caller must stop it.
+func startProcess(t *testing.T, home string, args ...string) *process {
+	t.Helper()
+	bin, err := ebsdBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, stderr: &strings.Builder{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	found := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := endpointRE.FindStringSubmatch(line); m != nil {
+				p.Endpoint = m[1]
+			}
+			if m := exportRE.FindStringSubmatch(line); m != nil {
+				switch m[1] {
+				case "AWS_ACCESS_KEY_ID":
+					p.KeyID = m[2]
+				case "AWS_SECRET_ACCESS_KEY":
+					p.Secret = m[2]
+				case "AWS_DEFAULT_REGION":
+					p.Region = m[2]
+					close(found)
+				}
+			}
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("ebsd printed no banner in 30 s; stderr:\n%s", p.stderr)
+	}
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ebsd exited with %v; stderr:\n%s", err, p.stderr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ebsd did not stop within 30 s of SIGTERM")
+	}
+}
+
+// kill sends SIGKILL and waits.
+func (p *process) kill() {
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+}
+
+func withTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

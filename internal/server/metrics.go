@@ -1,0 +1,36 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebsd/ebsd/internal/snapshot"
+	"github.com/ebsd/ebsd/internal/store/packblocks"
+)
+
+// registerStoreMetrics exports gauges read from the service and the block
+// store at scrape time.
+func registerStoreMetrics(reg prometheus.Registerer, svc *snapshot.Service, blocks *packblocks.Store) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ebsd_pending_snapshots",
+		Help: "Snapshots started and not yet completed or failed.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		n, err := svc.PendingSnapshots(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ebsd_stored_blocks",
+		Help: "Distinct blocks in the block store (after deduplication).",
+	}, func() float64 { return float64(blocks.Stats().Blocks) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ebsd_stored_bytes",
+		Help: "Bytes in the block store's pack files.",
+	}, func() float64 { return float64(blocks.Stats().Bytes) }))
+}
