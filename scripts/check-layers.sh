@@ -6,23 +6,29 @@ cd "$(dirname "$0")/.."
 mod=$(go list -m)
 fail=0
 
-# deny PKG PATTERN WHY: PKG (non-test) must not depend on anything matching PATTERN.
-deny() {
-	local pkg=$1 pattern=$2 why=$3 bad
-	bad=$(go list -deps "$mod/$pkg" | grep -E "$pattern" || true)
+# check MODE PKG PATTERN WHY: PKG (non-test code) must not import anything
+# matching PATTERN, directly (MODE=imports) or at all (MODE=deps).
+check() {
+	local mode=$1 pkg=$2 pattern=$3 why=$4 list bad
+	if [ "$mode" = deps ]; then
+		list=$(go list -deps "$mod/$pkg" | grep -vx "$mod/$pkg")
+	else
+		list=$(go list -f '{{join .Imports "\n"}}' "$mod/$pkg")
+	fi
+	bad=$(echo "$list" | grep -E "$pattern" || true)
 	if [ -n "$bad" ]; then
 		echo "layering: $pkg must not import $pattern ($why):"; echo "$bad" | sed 's/^/  /'
 		fail=1
 	fi
 }
 
-deny internal/ebs "^$mod/" "ebs is the leaf vocabulary"
-deny internal/store "^$mod/internal/(api|snapshot|server|store/)" "the storage interfaces know only ebs"
-deny internal/snapshot "^net/http$|^$mod/internal/(api|server|sigv4|store/)|aws-sdk|pebble" "the service knows no HTTP and no backend"
-deny internal/api "^$mod/internal/(store|server)|pebble" "the wire layer knows nothing of storage"
-deny internal/sigv4 "^$mod/internal/(api|snapshot|store|server)" "sigv4 is stdlib only"
-deny internal/pack "^$mod/internal/(store|snapshot|api)" "the pack format knows no storage"
+check deps internal/ebs "^$mod/" "ebs is the leaf vocabulary"
+check deps internal/store "^$mod/internal/(api|snapshot|server|store/)" "the storage interfaces know only ebs"
+check deps internal/snapshot "^net/http$|^$mod/internal/(api|server|sigv4|store/)|aws-sdk|pebble" "the service knows no HTTP and no backend"
+check imports internal/api "^$mod/internal/(store|server)|pebble" "the wire layer knows nothing of storage"
+check deps internal/sigv4 "^$mod/internal/(api|snapshot|store|server)" "sigv4 is stdlib only"
+check deps internal/pack "^$mod/internal/(store|snapshot|api)" "the pack format knows no storage"
 for b in packblocks pebblemeta memstore; do
-	deny internal/store/$b "^$mod/internal/(api|snapshot|server|sigv4)" "backends store and retrieve"
+	check deps internal/store/$b "^$mod/internal/(api|snapshot|server|sigv4)" "backends store and retrieve"
 done
 exit $fail
