@@ -1,0 +1,56 @@
+// Command ebs-clibench measures the ebs client against a local ebsd in one
+// run: it writes a sparse raw image (half of its 512 KiB blocks zero, the
+// other half pseudo-random from a fixed seed), starts ebsd, and measures
+//
+//  1. the server's PutSnapshotBlock ceiling: a plain aws-sdk-go-v2 loop
+//     with 64 goroutines that reads each non-zero block of the image,
+//     hashes it and puts it, as the least any client must do;
+//  2. ebs upload of the whole image (zero blocks included in the walk);
+//  3. ebs download of the snapshot it made, checked against the image.
+//
+// Uploads and downloads run in a child process, so that its peak RSS
+// (getrusage of the child) is the client's alone: the ebs binary given
+// with -ebs, or else this program re-executed in a child mode that calls
+// the same client package ebs uses.
+//
+// Usage:
+//
+//	go build -o /tmp/ebsd ./cmd/ebsd && go build -o /tmp/ebs ./cmd/ebs
+//	go run ./cmd/ebs-clibench -ebsd /tmp/ebsd -ebs /tmp/ebs -size 4GiB
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == childCommand {
+		if err := runChild(ctx, os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "ebs-clibench child: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var opts options
+	flag.StringVar(&opts.ebsd, "ebsd", "ebsd", "the ebsd binary to start")
+	flag.StringVar(&opts.ebs, "ebs", "", "the ebs binary to run uploads and downloads with (default: this program in a child mode, over the same client package)")
+	flag.StringVar(&opts.dir, "dir", "", "directory for the image, the server's data and the download (default: a temporary directory)")
+	flag.Var(&opts.size, "size", "image size (e.g. 4GiB, 512MiB)")
+	flag.IntVar(&opts.workers, "workers", 64, "concurrent requests, for the ceiling loop and the client alike")
+	flag.Uint64Var(&opts.seed, "seed", 1, "seed of the image's content")
+	flag.IntVar(&opts.rounds, "rounds", 1, "ceiling/upload rounds, each on a new image (the report gives medians)")
+	flag.BoolVar(&opts.download, "download", true, "also measure the download (of the last upload)")
+	flag.BoolVar(&opts.verify, "verify", true, "compare the downloaded file with the image")
+	opts.size = 4 << 30
+	flag.Parse()
+	if err := run(ctx, opts); err != nil {
+		fmt.Fprintf(os.Stderr, "ebs-clibench: %v\n", err)
+		os.Exit(1)
+	}
+}

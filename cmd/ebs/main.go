@@ -1,0 +1,114 @@
+// Command ebs uploads disk images into EBS snapshots and downloads them
+// back through the EBS direct APIs, against ebsd (--endpoint-url) or real
+// AWS (the default credential chain and region).
+//
+//	ebs upload IMAGE                 image -> new snapshot (prints its ID)
+//	ebs upload --parent SNAP IMAGE   incremental: only blocks that differ
+//	ebs upload --resume SNAP IMAGE   continue an interrupted upload
+//	ebs download SNAP FILE           snapshot -> sparse file or device
+//	ebs diff SNAP1 SNAP2             changed blocks between two snapshots
+//	ebs ls SNAP                      blocks of a snapshot
+//	ebs info SNAP | ebs wait SNAP
+//
+// Run ebs COMMAND -h for a command's flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv}
+	os.Exit(m.Run(ctx, os.Args[1:]))
+}
+
+// Main runs ebs; tests run it without a process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// NewAPI, when set, replaces the SDK client (tests inject faults).
+	NewAPI func(ctx context.Context, g *Globals) (apiClient, error)
+}
+
+// command is one verb of ebs.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, m *Main, args []string) error
+}
+
+func (m *Main) commands() []command {
+	return []command{
+		{"upload", "[flags] IMAGE", "upload a raw disk image (file or block device) into a new snapshot", runUpload},
+		{"download", "[flags] SNAPSHOT FILE", "download a snapshot into a sparse file or a block device", runDownload},
+		{"diff", "[flags] SNAPSHOT1 SNAPSHOT2", "list the blocks that differ between two snapshots of one lineage", runDiff},
+		{"ls", "[flags] SNAPSHOT", "list the written blocks of a snapshot", runLs},
+		{"info", "[flags] SNAPSHOT", "show a snapshot's size and block count", runInfo},
+		{"wait", "[flags] SNAPSHOT", "wait until a snapshot is completed and readable", runWait},
+	}
+}
+
+const usageHead = `ebs moves disk images in and out of Amazon EBS snapshots through the EBS direct
+APIs, against real AWS or a self-hosted ebsd (--endpoint-url).
+
+Usage: ebs COMMAND [flags] ARGS
+
+Commands:
+`
+
+// Run runs one command line and returns the exit code: 0 success, 1
+// failure, 2 usage error.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if m.Getenv == nil {
+		m.Getenv = os.Getenv
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		m.usage()
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range m.commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, m, args[1:])
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, new(*usageError)):
+			fmt.Fprintf(m.Stderr, "ebs %s: %v\nRun 'ebs %s -h' for help.\n", c.name, err, c.name)
+			return 2
+		default:
+			fmt.Fprintf(m.Stderr, "ebs %s: %s\n", c.name, explain(err))
+			return 1
+		}
+	}
+	fmt.Fprintf(m.Stderr, "ebs: unknown command %q\n\n", args[0])
+	m.usage()
+	return 2
+}
+
+func (m *Main) usage() {
+	fmt.Fprint(m.Stderr, usageHead)
+	for _, c := range m.commands() {
+		fmt.Fprintf(m.Stderr, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(m.Stderr, "\nRun 'ebs COMMAND -h' for a command's flags.\n")
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }

@@ -1,0 +1,41 @@
+package client
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// downloadJournalPath is where the journal of downloading snapshot id into
+// the file at abs is kept: one per (snapshot, file).
+func downloadJournalPath(stateDir, id, abs string) string {
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(stateDir, "downloads", fmt.Sprintf("%s-%x.journal", id, sum[:8]))
+}
+
+// openDownloadJournal opens the journal for in. It reports whether the
+// download resumes: Resume was asked, the file existed, and the journal
+// holds records about it. Otherwise any old journal is discarded.
+func (c *Client) openDownloadJournal(in DownloadInput, t *target) (*Journal, bool, error) {
+	path := downloadJournalPath(c.opts.StateDir, in.SnapshotID, t.abs)
+	header := fmt.Appendf(nil, "download\x00%s\x00%s\x00device=%t", in.SnapshotID, t.abs, t.device)
+	if in.Resume && t.existed {
+		j, err := OpenJournal(path, header)
+		if err != nil {
+			return nil, false, fmt.Errorf("resume: %w; remove it to download everything again", err)
+		}
+		if len(j.Done()) > 0 {
+			c.log.Info("resuming download", "journaled_blocks", len(j.Done()), "journal", path)
+			return j, true, nil
+		}
+		j.Close()
+		c.log.Warn("--resume: no journal of an earlier download into this file; downloading everything", "journal", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, false, err
+	}
+	j, err := OpenJournal(path, header)
+	return j, false, err
+}
