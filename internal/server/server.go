@@ -152,11 +152,14 @@ func (s *Server) Serve(ln net.Listener, certFile, keyFile string) error {
 }
 
 // Shutdown stops accepting requests and waits, until ctx is done, for the
-// ones in flight to finish.
+// ones in flight to finish; then it closes whatever connections remain and
+// returns ctx's error. Stores stay open until Close.
 func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if s.http != nil {
-		err = s.http.Shutdown(ctx)
+		if err = s.http.Shutdown(ctx); err != nil {
+			s.http.Close()
+		}
 	}
 	if s.stop != nil {
 		s.stop()
