@@ -1,0 +1,44 @@
+package main_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestJavaScriptSDK drives ebsd with the official AWS SDK for JavaScript v3
+// (tests/sdk-js), whose wire habits differ from Go's and botocore's: a
+// signed hex payload hash on PutSnapshotBlock, x-amz-content-sha256 on
+// every request, lowercase header names.
+func TestJavaScriptSDK(t *testing.T) {
+	node, nerr := exec.LookPath("node")
+	npm, perr := exec.LookPath("npm")
+	if nerr != nil || perr != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node and npm are needed for the JavaScript SDK test")
+		}
+		t.Skip("node or npm is not on PATH")
+	}
+	dir, err := filepath.Abs("../../tests/sdk-js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := exec.CommandContext(withTimeout(t, 5*time.Minute), npm, "ci", "--no-audit", "--no-fund", "--silent")
+	install.Dir = dir
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+	p := startProcess(t, t.TempDir())
+	run := exec.CommandContext(withTimeout(t, 2*time.Minute), node, "sdk_test.mjs")
+	run.Dir = dir
+	run.Env = append(os.Environ(), "EBSD_ENDPOINT="+p.Endpoint, "AWS_ACCESS_KEY_ID="+p.KeyID,
+		"AWS_SECRET_ACCESS_KEY="+p.Secret, "AWS_REGION="+p.Region, "NODE_NO_WARNINGS=1")
+	out, err := run.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node sdk_test.mjs: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+	p.stop(t)
+}
