@@ -17,18 +17,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ebs"
 	"github.com/aws/aws-sdk-go-v2/service/ebs/types"
+
+	"github.com/ebsd/ebsd/internal/benchserver"
 )
 
 // sdkClient returns a plain official EBS client of the server with a
 // connection pool of workers connections and SDK retries off.
-func sdkClient(srv *server, workers int) *ebs.Client {
+func sdkClient(srv *benchserver.Server, workers int) *ebs.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = workers, workers
 	return ebs.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(srv.keyID, srv.secret, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(benchserver.KeyID, benchserver.Secret, ""),
 		HTTPClient:  &http.Client{Transport: tr},
-	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.endpoint); o.RetryMaxAttempts = 1 })
+	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.Endpoint); o.RetryMaxAttempts = 1 })
 }
 
 // ceiling measures the server's PutSnapshotBlock ceiling as a plain SDK

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ebsd/ebsd/internal/benchserver"
 	"github.com/ebsd/ebsd/internal/client"
 )
 
@@ -72,12 +73,12 @@ type transfer struct {
 
 // runTransfer runs one upload or download in a child process: the ebs
 // binary if given, else this program in child mode.
-func runTransfer(ctx context.Context, o options, srv *server, state string, args ...string) (*transfer, error) {
+func runTransfer(ctx context.Context, o options, srv *benchserver.Server, state string, args ...string) (*transfer, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	common := []string{"--endpoint-url", srv.endpoint, "--state-dir", state, "--workers", fmt.Sprint(o.workers)}
+	common := []string{"--endpoint-url", srv.Endpoint, "--state-dir", state, "--workers", fmt.Sprint(o.workers)}
 	var argv []string
 	if o.ebs != "" {
 		bin = o.ebs
@@ -88,7 +89,7 @@ func runTransfer(ctx context.Context, o options, srv *server, state string, args
 	argv = append(argv, args[1:]...)
 	cmd := exec.CommandContext(ctx, bin, argv...)
 	cmd.Env = append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+srv.keyID, "AWS_SECRET_ACCESS_KEY="+srv.secret, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID="+benchserver.KeyID, "AWS_SECRET_ACCESS_KEY="+benchserver.Secret, "AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

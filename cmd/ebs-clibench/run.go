@@ -10,6 +10,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/ebsd/ebsd/internal/benchserver"
 )
 
 type options struct {
@@ -40,11 +42,11 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("image: %.0f MiB, %d blocks, half of them zero; %d round(s); workers: %d; client: %s\n", total, blocks, o.rounds, o.workers, client)
 
-	srv, err := startServer(ctx, o.ebsd, filepath.Join(dir, "server"))
+	srv, err := benchserver.Start(ctx, o.ebsd, filepath.Join(dir, "server"))
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	api := sdkClient(srv, o.workers)
 	state := filepath.Join(dir, "state")
 	rate := func(mib float64, d time.Duration) float64 { return mib / d.Seconds() }
@@ -117,7 +119,7 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("ebs download of the last upload: %v (wall %v): %.1f MiB/s of volume image, %.1f MiB/s of data; client peak RSS %.1f MiB, CPU %v\n",
 		down.duration.Round(time.Millisecond), down.wall.Round(time.Millisecond), rate(total, down.duration), rate(data, down.duration),
 		float64(down.peakRSS)/(1<<20), down.cpu.Round(time.Millisecond))
-	if rss, err := srv.peakRSS(); err == nil {
+	if rss, err := srv.PeakRSS(); err == nil {
 		fmt.Printf("server peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
 	}
 	if o.verify {

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ebs"
 	"github.com/aws/aws-sdk-go-v2/service/ebs/types"
+
+	"github.com/ebsd/ebsd/internal/benchserver"
 )
 
 const blockSize = 524288
@@ -63,18 +65,18 @@ func run(ctx context.Context, opts options) error {
 		d := sha256.Sum256(scratch)
 		sums[i] = base64.StdEncoding.EncodeToString(d[:])
 	}
-	srv, err := startServer(ctx, opts.ebsd, filepath.Join(dir, "server"))
+	srv, err := benchserver.Start(ctx, opts.ebsd, filepath.Join(dir, "server"))
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.workers, MaxConnsPerHost: opts.workers}}
 	client := ebs.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(srv.keyID, srv.secret, ""),
+		Credentials: credentials.NewStaticCredentialsProvider(benchserver.KeyID, benchserver.Secret, ""),
 		HTTPClient:  hc,
-	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.endpoint); o.RetryMaxAttempts = 1 })
+	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.Endpoint); o.RetryMaxAttempts = 1 })
 	start, err := client.StartSnapshot(ctx, &ebs.StartSnapshotInput{VolumeSize: aws.Int64(volumeGiB)})
 	if err != nil {
 		return fmt.Errorf("StartSnapshot: %w", err)
@@ -125,7 +127,7 @@ func run(ctx context.Context, opts options) error {
 	}
 	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
 	rate := float64(opts.blocks) / elapsed.Seconds()
-	rss, err := srv.peakRSS()
+	rss, err := srv.PeakRSS()
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,13 @@
-package main
+// Package benchserver starts an ebsd binary as a separate process for the
+// benchmark harnesses (cmd/ebsd-bench, cmd/ebs-clibench), on a free
+// loopback port with credentials of its own, and reads its peak RSS.
+package benchserver
 
 import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,29 +18,28 @@ import (
 	"time"
 )
 
-// server is an ebsd process started by the benchmark.
-type server struct {
-	cmd             *exec.Cmd
-	endpoint        string
-	keyID, secret   string
-	credentialsFile string
+// The credentials every benchmark server accepts.
+const (
+	KeyID  = "AKIABENCH00000000001"
+	Secret = "bench-secret-000000000000000000000000000"
+)
+
+// Server is an ebsd process.
+type Server struct {
+	Endpoint string // e.g. http://127.0.0.1:40123
+	cmd      *exec.Cmd
 }
 
 var bannerRE = regexp.MustCompile(`serving the EBS direct APIs at (\S+) `)
 
-const (
-	benchKeyID  = "AKIABENCH00000000001"
-	benchSecret = "bench-secret-000000000000000000000000000"
-)
-
-// startServer starts ebsd on a free loopback port with its own credentials.
-func startServer(ctx context.Context, bin, dir string) (*server, error) {
+// Start runs the ebsd binary bin with its data in dir and waits until it
+// serves. Its logs (warnings and errors only) go to stderr.
+func Start(ctx context.Context, bin, dir string) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	creds := filepath.Join(dir, "credentials.json")
-	body := fmt.Sprintf(`{"version":1,"credentials":[{"access_key_id":%q,"secret_access_key":%q,"account_id":"123456789012"}]}`, benchKeyID, benchSecret)
-	if err := os.WriteFile(creds, []byte(body), 0o600); err != nil {
+	body := fmt.Sprintf(`{"version":1,"credentials":[{"access_key_id":%q,"secret_access_key":%q,"account_id":"123456789012"}]}`, KeyID, Secret)
+	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(body), 0o600); err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-data-dir", dir, "-log-level", "warn")
@@ -48,7 +51,7 @@ func startServer(ctx context.Context, bin, dir string) (*server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	s := &server{cmd: cmd, keyID: benchKeyID, secret: benchSecret, credentialsFile: creds}
+	s := &Server{cmd: cmd}
 	found := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -57,18 +60,19 @@ func startServer(ctx context.Context, bin, dir string) (*server, error) {
 				found <- m[1]
 			}
 		}
+		io.Copy(io.Discard, out)
 	}()
 	select {
-	case s.endpoint = <-found:
+	case s.Endpoint = <-found:
 		return s, nil
 	case <-time.After(30 * time.Second):
-		s.stop()
+		s.Stop()
 		return nil, fmt.Errorf("%s printed no banner within 30 s", bin)
 	}
 }
 
-// peakRSS reads the server's high-water resident set size.
-func (s *server) peakRSS() (int64, error) {
+// PeakRSS returns the server's high-water resident set size in bytes.
+func (s *Server) PeakRSS() (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
@@ -82,7 +86,8 @@ func (s *server) peakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", s.cmd.Process.Pid)
 }
 
-func (s *server) stop() {
+// Stop sends SIGTERM and waits for the process to exit.
+func (s *Server) Stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	_ = s.cmd.Wait()
 }
