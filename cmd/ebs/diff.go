@@ -51,7 +51,7 @@ func runDiff(ctx context.Context, m *Main, args []string) error {
 			if err != nil {
 				return err
 			}
-			out.begin("changed", "first", first, "second", second, "volume_size", page.VolumeSize, "block_size", page.BlockSize)
+			out.begin("changed", "first", first, "second", second, "volume_size_gib", page.VolumeSize, "block_size", page.BlockSize)
 			for _, b := range page.Blocks {
 				out.item(changedJSON{b.Index, int64(b.Index) * client.BlockSize, b.InFirst(), b.InSecond()})
 			}

@@ -59,7 +59,7 @@ func TestDiffCommand(t *testing.T) {
 	type diffJSON struct {
 		First      string    `json:"first"`
 		Second     string    `json:"second"`
-		VolumeSize int64     `json:"volume_size"`
+		VolumeSize int64     `json:"volume_size_gib"`
 		BlockSize  int64     `json:"block_size"`
 		Changed    []changed `json:"changed"`
 	}

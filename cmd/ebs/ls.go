@@ -61,7 +61,7 @@ pages:
 		}
 		volumeSize = page.VolumeSize
 		if out != nil {
-			out.begin("blocks", "snapshot", id, "volume_size", page.VolumeSize, "block_size", page.BlockSize)
+			out.begin("blocks", "snapshot", id, "volume_size_gib", page.VolumeSize, "block_size", page.BlockSize)
 		}
 		for _, b := range page.Blocks {
 			if limit > 0 && n == int64(limit) {

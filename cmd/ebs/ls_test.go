@@ -51,7 +51,7 @@ func TestLsCommand(t *testing.T) {
 		}
 		var got struct {
 			Snapshot   string `json:"snapshot"`
-			VolumeSize int64  `json:"volume_size"`
+			VolumeSize int64  `json:"volume_size_gib"`
 			BlockSize  int64  `json:"block_size"`
 			Blocks     []struct {
 				Index  int32 `json:"index"`
