@@ -14,7 +14,7 @@ with identical data is listed too. IN-FIRST / IN-SECOND say whether the
 block exists in each snapshot; a block absent from one reads as zeros there.
 
 Output: a table (BLOCK, OFFSET in bytes, IN-FIRST, IN-SECOND) and a summary
-line; with --json, an object {first, second, volume_size (GiB), block_size,
+line; with --json, an object {first, second, volume_size_gib, block_size,
 changed: [{index, offset, in_first, in_second}]}. Both stream page by page,
 so a diff of any size is never held in memory.`
 

@@ -12,7 +12,7 @@ inherits from its parents): the blocks that hold data; the others read as
 zeros.
 
 Output: a table (BLOCK, OFFSET in bytes) and a summary line; with --json, an
-object {snapshot, volume_size (GiB), block_size, blocks: [{index, offset}]}.
+object {snapshot, volume_size_gib, block_size, blocks: [{index, offset}]}.
 Both stream page by page.`
 
 // blockJSON is one element of ebs ls --json.
