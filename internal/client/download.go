@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/ebsd/ebsd/internal/fsutil"
 )
 
 // DownloadInput says which snapshot to download where.
@@ -141,7 +143,7 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 	}
 	if t.created {
 		// The new file's name must survive a crash too.
-		if err := syncDir(filepath.Dir(t.abs)); err != nil {
+		if err := fsutil.SyncDir(filepath.Dir(t.abs)); err != nil {
 			return nil, fmt.Errorf("sync the directory of %s: %w", in.Path, err)
 		}
 	}

@@ -175,13 +175,3 @@ func (t *target) matches(off int64, buf []byte, want [sha256.Size]byte) bool {
 	}
 	return sha256.Sum256(buf) == want
 }
-
-// syncDir fsyncs directory dir, making the entries in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
-}

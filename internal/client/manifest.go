@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/ebsd/ebsd/internal/fsutil"
 )
 
 // Manifest is the SHA-256 of every written block of a completed snapshot
@@ -39,12 +41,9 @@ func ManifestPath(stateDir, id string) string {
 	return filepath.Join(stateDir, "manifests", id+".manifest")
 }
 
-// Save writes m atomically (temp file, fsync, rename).
+// Save writes m atomically and durably.
 func (m *Manifest) Save(stateDir string) error {
 	path := ManifestPath(stateDir, m.SnapshotID)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
 	b := append([]byte{}, manifestMagic...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.SnapshotID)))
 	b = append(b, m.SnapshotID...)
@@ -56,23 +55,7 @@ func (m *Manifest) Save(stateDir string) error {
 	}
 	sum := sha256.Sum256(b)
 	b = append(b, sum[:]...)
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".manifest-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return fsutil.WriteFile(path, b)
 }
 
 // ErrNoManifest means no manifest is kept for the snapshot.

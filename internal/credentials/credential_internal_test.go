@@ -32,20 +32,3 @@ func TestGenerateReadError(t *testing.T) {
 		}
 	}
 }
-
-func TestCreateFileAtomicKeepsExisting(t *testing.T) {
-	path := t.TempDir() + "/f"
-	if err := createFileAtomic(path, []byte("first")); err != nil {
-		t.Fatal(err)
-	}
-	if err := createFileAtomic(path, []byte("second")); !errors.Is(err, errFileExists) {
-		t.Fatalf("second createFileAtomic: err = %v, want errFileExists", err)
-	}
-	data, _, err := readFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(data) != "first" {
-		t.Errorf("file holds %q, want %q", data, "first")
-	}
-}

@@ -9,6 +9,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/ebsd/ebsd/internal/fsutil"
 )
 
 // ErrInvalid is matched (with errors.Is) by the errors of Load,
@@ -115,8 +117,8 @@ func LoadOrCreate(path string) (s *Store, created *Credential, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create credentials file %s: %w", path, err)
 	}
-	switch err := createFileAtomic(path, data); {
-	case errors.Is(err, errFileExists):
+	switch err := fsutil.CreateFile(path, data); {
+	case errors.Is(err, fsutil.ErrExist):
 		// Another process created it first; use its keys.
 		s, err := Load(path)
 		return s, nil, err

@@ -8,16 +8,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
+
+	"github.com/ebsd/ebsd/internal/fsutil"
 )
 
 // fileVersion is the version of the file format this package reads and
 // writes.
 const fileVersion = 1
-
-// fileMode is the mode of the keyring file: owner only.
-const fileMode = 0o600
 
 // file is the JSON form of the keyring file.
 type file struct {
@@ -114,53 +112,8 @@ func save(path string, keys []*masterKey) error {
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	if err := writeFileAtomic(path, append(data, '\n')); err != nil {
+	if err := fsutil.WriteFile(path, append(data, '\n')); err != nil {
 		return fmt.Errorf("keyring: save %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeFileAtomic replaces the file at path with data, mode 0600: after a
-// crash the file holds either its old or its new content, never a mix.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(fileMode); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
