@@ -61,6 +61,7 @@ var wireErrors = [...]wireError{
 	ebs.KindUnavailable:         {Type: "ServiceUnavailableException", Status: http.StatusServiceUnavailable, Shape: shapeLower},
 	ebs.KindIncompleteSignature: {Type: "IncompleteSignatureException", Status: http.StatusBadRequest, Shape: shapeLower},
 	ebs.KindSerialization:       {Type: "SerializationException", Status: http.StatusBadRequest, Shape: shapeLower},
+	ebs.KindAccountThrottled:    {Type: "ThrottlingException", Status: http.StatusBadRequest, Shape: shapeLower},
 }
 
 // wireErrorOf returns the row of k; a Kind the table does not know is an

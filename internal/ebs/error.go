@@ -30,6 +30,7 @@ const (
 	KindUnavailable                     // the server is shutting down or overloaded; retry
 	KindIncompleteSignature             // the Authorization header is malformed (IncompleteSignatureException)
 	KindSerialization                   // the request body is not JSON of the right shape (SerializationException)
+	KindAccountThrottled                // too many requests for one account (ThrottlingException)
 )
 
 var kindNames = [...]string{
@@ -49,6 +50,7 @@ var kindNames = [...]string{
 	KindUnavailable:         "unavailable",
 	KindIncompleteSignature: "incomplete signature",
 	KindSerialization:       "serialization",
+	KindAccountThrottled:    "account throttled",
 }
 
 func (k Kind) String() string {
