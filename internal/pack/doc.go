@@ -39,12 +39,19 @@
 // A pack has no trailer or footer: the end of the last valid entry is the
 // end of the pack. Writers only ever append, so a crash can leave at most a
 // torn tail: a prefix of the entries is intact and the rest is garbage that
-// Scanner reports as ErrCorrupt at a known offset, where the owner
-// truncates. Every entry header names its key and length, so the index of a
-// pack can be rebuilt by scanning it (verifying every data checksum on the
-// way, which doubles as a scrub). A trailer listing the entries would make
-// that rebuild read a few KiB per pack instead of the whole pack, at the
-// price of a sealing step with its own torn-write cases; the block store
-// only rebuilds from scratch when its index is lost, so we keep the format
-// without one. A later format version can add it behind a new magic.
+// Scanner reports as ErrCorrupt at a known offset. Damage anywhere else (a
+// bad sector, a flipped bit) costs only the entries it hits: Scanner.Skip
+// resynchronises at the next entry, trusting the length of a damaged
+// entry whose header checks out and otherwise searching forward for the
+// first offset where a complete entry verifies, header and data. (Stored
+// content that itself holds a well-formed entry can then be taken for one,
+// if damage hit the header in front of it: owners let an entry found that
+// way add a key, never replace one.) Every entry header names its key and
+// length, so the index of a pack can be rebuilt by scanning it (verifying
+// every data checksum on the way, which doubles as a scrub). A trailer
+// listing the entries would make that rebuild read a few KiB per pack
+// instead of the whole pack, at the price of a sealing step with its own
+// torn-write cases; the block store only rebuilds from scratch when its
+// index is lost, so we keep the format without one. A later format version
+// can add it behind a new magic.
 package pack

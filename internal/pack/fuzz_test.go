@@ -2,6 +2,7 @@ package pack_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"hash/crc32"
 	"testing"
@@ -10,8 +11,12 @@ import (
 )
 
 // FuzzScan feeds arbitrary bytes to the readers as a pack. They must never
-// panic, and every entry they accept must be intact: its header checksum
-// and its data checksum verify, independently of the package's own code.
+// panic, every entry they accept must be intact (its header checksum and
+// its data checksum verify, independently of the package's own code), and
+// a scan with Skip must account for every byte: entries and damaged ranges
+// tile the scanned range, Skip resumes only where a complete entry checks
+// out (or right after an entry whose header checks out), and a torn tail
+// holds no complete entry.
 func FuzzScan(f *testing.F) {
 	b, _ := buildPack(f, 0, 1, 17, 300)
 	f.Add(b)
@@ -21,8 +26,29 @@ func FuzzScan(f *testing.F) {
 	c := bytes.Clone(b)
 	c[pack.FileHeaderSize+pack.EntryHeaderSize] ^= 1
 	f.Add(c)
+	d := bytes.Clone(b)
+	d[pack.FileHeaderSize+pack.EntryHeaderSize+5] ^= 1 // the second entry's header
+	f.Add(d)
+	f.Add(append(bytes.Clone(b[:pack.FileHeaderSize+10]), b[pack.FileHeaderSize:]...))
 
 	table := crc32.MakeTable(crc32.Castagnoli)
+	// complete reports whether a complete, intact entry starts at off,
+	// checked without the package.
+	complete := func(b []byte, off int) bool {
+		if off+pack.EntryHeaderSize > len(b) || string(b[off:off+4]) != "EBSE" {
+			return false
+		}
+		hdr := b[off : off+pack.EntryHeaderSize]
+		if crc32.Checksum(hdr[:48], table) != binary.LittleEndian.Uint32(hdr[48:]) || hdr[4] != pack.Version || hdr[5]|hdr[6]|hdr[7] != 0 {
+			return false
+		}
+		n := int(binary.LittleEndian.Uint32(hdr[40:]))
+		if n > pack.MaxDataLen || off+pack.EntryHeaderSize+n > len(b) {
+			return false
+		}
+		data := b[off+pack.EntryHeaderSize : off+pack.EntryHeaderSize+n]
+		return crc32.Checksum(data, table) == binary.LittleEndian.Uint32(hdr[44:])
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = pack.ParseFileHeader(b)
 		r := bytes.NewReader(b)
@@ -32,33 +58,71 @@ func FuzzScan(f *testing.F) {
 			}
 			sc := pack.NewScanner(r, start, int64(len(b)))
 			prev := start
-			for sc.Next() {
-				e := sc.Entry()
-				if e.Offset != prev {
-					t.Fatalf("entry at %d, want %d", e.Offset, prev)
+			for {
+				for sc.Next() {
+					e := sc.Entry()
+					if e.Offset != prev {
+						t.Fatalf("entry at %d, want %d", e.Offset, prev)
+					}
+					if !complete(b, int(e.Offset)) {
+						t.Fatalf("entry at %d accepted, but its checksums do not verify", e.Offset)
+					}
+					data := b[e.Offset+pack.EntryHeaderSize : e.Offset+e.Header.Size()]
+					if !bytes.Equal(sc.Data(), data) {
+						t.Fatalf("entry at %d: Data() differs from the bytes in the pack", e.Offset)
+					}
+					got, err := pack.ReadEntry(r, e.Offset, e.Header.Key, nil)
+					if err != nil || !bytes.Equal(got, data) {
+						t.Fatalf("ReadEntry(%d) = %d bytes, %v; want the scanned entry", e.Offset, len(got), err)
+					}
+					prev = sc.Offset()
 				}
-				hdr := b[e.Offset : e.Offset+pack.EntryHeaderSize]
-				data := b[e.Offset+pack.EntryHeaderSize : e.Offset+e.Header.Size()]
-				if got, want := crc32.Checksum(hdr[:48], table), uint32(hdr[48])|uint32(hdr[49])<<8|uint32(hdr[50])<<16|uint32(hdr[51])<<24; got != want {
-					t.Fatalf("entry at %d accepted with header checksum %08x, stored %08x", e.Offset, got, want)
+				if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
+					t.Fatalf("Scanner.Err() = %v, want nil or ErrCorrupt on an in-memory reader", err)
 				}
-				if got := crc32.Checksum(data, table); got != e.Header.DataCRC {
-					t.Fatalf("entry at %d accepted with data checksum %08x, header says %08x", e.Offset, got, e.Header.DataCRC)
+				if sc.Err() == nil {
+					if sc.Offset() != int64(len(b)) {
+						t.Fatalf("scan ended at %d without error, want %d", sc.Offset(), len(b))
+					}
+					break
 				}
-				if !bytes.Equal(sc.Data(), data) {
-					t.Fatalf("entry at %d: Data() differs from the bytes in the pack", e.Offset)
+				from := sc.Offset()
+				if from != prev {
+					t.Fatalf("scan stopped at %d, want %d", from, prev)
 				}
-				got, err := pack.ReadEntry(r, e.Offset, e.Header.Key, nil)
-				if err != nil || !bytes.Equal(got, data) {
-					t.Fatalf("ReadEntry(%d) = %d bytes, %v; want the scanned entry", e.Offset, len(got), err)
+				if !sc.Skip() {
+					if sc.Offset() != from || !errors.Is(sc.Err(), pack.ErrCorrupt) {
+						t.Fatalf("Skip failed at %d leaving Offset %d, Err %v", from, sc.Offset(), sc.Err())
+					}
+					// A torn tail: no complete entry in it, unless inside
+					// the data of a whole header that runs past the end.
+					if h, err := pack.ParseEntryHeader(b[from:]); err != nil || from+h.Size() <= int64(len(b)) {
+						for off := int(from) + 1; off < len(b); off++ {
+							if complete(b, off) {
+								t.Fatalf("torn tail from %d holds a complete entry at %d", from, off)
+							}
+						}
+					}
+					break
 				}
-				prev = sc.Offset()
-			}
-			if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
-				t.Fatalf("Scanner.Err() = %v, want nil or ErrCorrupt on an in-memory reader", err)
-			}
-			if sc.Err() == nil && sc.Offset() != int64(len(b)) {
-				t.Fatalf("scan ended at %d without error, want %d", sc.Offset(), len(b))
+				to := sc.Offset()
+				if to <= from || to > int64(len(b)) {
+					t.Fatalf("Skip moved from %d to %d", from, to)
+				}
+				h, err := pack.ParseEntryHeader(b[from:])
+				switch {
+				case err == nil && to == from+h.Size():
+					// An entry whose header checks out, skipped whole.
+				case !complete(b, int(to)):
+					t.Fatalf("Skip moved from %d to %d, where no complete entry starts", from, to)
+				default:
+					for off := int(from) + 1; off < int(to); off++ {
+						if complete(b, off) {
+							t.Fatalf("Skip moved from %d to %d past a complete entry at %d", from, to, off)
+						}
+					}
+				}
+				prev = to
 			}
 		}
 		// ReadEntry at any offset where a header could start either fails

@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/ebsd/ebsd/internal/ebs"
@@ -269,4 +270,126 @@ func TestAppendRefuses(t *testing.T) {
 	if _, err := w.AppendEntry(h, []byte("four")); err != nil {
 		t.Errorf("AppendEntry after refusals: %v", err)
 	}
+}
+
+// TestSkip damages one entry in the middle of a pack in various ways and
+// checks that a scan with Skip finds every other entry, and reports
+// exactly the damaged bytes.
+func TestSkip(t *testing.T) {
+	b, entries := buildPack(t, 100, 5000, 300, 7000, 40, 2000)
+	const hit = 2 // the damaged entry
+	e := entries[hit]
+	next := entries[hit+1].off
+	tests := []struct {
+		name     string
+		damage   func(b []byte) []byte
+		lost     []int // the entries damaged
+		from, to int64 // the bytes Skip must report as damaged
+	}{
+		{"data byte flipped: the header's length is trusted", func(b []byte) []byte {
+			b[e.off+pack.EntryHeaderSize+10] ^= 1
+			return b
+		}, []int{hit}, e.off, next},
+		{"header byte flipped: searched", func(b []byte) []byte {
+			b[e.off+20] ^= 1
+			return b
+		}, []int{hit}, e.off, next},
+		{"magic zeroed", func(b []byte) []byte {
+			copy(b[e.off:], "\x00\x00\x00\x00")
+			return b
+		}, []int{hit}, e.off, next},
+		{"length grown: header checksum fails", func(b []byte) []byte {
+			b[e.off+41]++
+			return b
+		}, []int{hit}, e.off, next},
+		{"zeros over the end of one entry and the start of the next", func(b []byte) []byte {
+			clear(b[next-50 : next+30])
+			return b
+		}, []int{hit, hit + 1}, e.off, entries[hit+2].off},
+		{"garbage holding the magic, then an entry with a bad data checksum", func(b []byte) []byte {
+			garbage := bytes.Repeat([]byte("EBSE not an entry "), 7)[:123]
+			b = slices.Concat(b[:e.off], garbage, b[e.off:])
+			b[e.off+123+pack.EntryHeaderSize] ^= 1
+			return b
+		}, []int{hit}, e.off, next + 123},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.damage(bytes.Clone(b))
+			sc := pack.NewScanner(bytes.NewReader(c), pack.FileHeaderSize, int64(len(c)))
+			var got []ebs.Digest
+			var damaged [][2]int64
+			for {
+				for sc.Next() {
+					got = append(got, sc.Entry().Header.Key)
+				}
+				if !errors.Is(sc.Err(), pack.ErrCorrupt) {
+					break
+				}
+				from := sc.Offset()
+				if !sc.Skip() {
+					t.Fatalf("Skip at %d found nothing after it (Err %v)", from, sc.Err())
+				}
+				if n := len(damaged); n > 0 && damaged[n-1][1] == from {
+					damaged[n-1][1] = sc.Offset() // adjacent damage, reported in steps
+				} else {
+					damaged = append(damaged, [2]int64{from, sc.Offset()})
+				}
+			}
+			if err := sc.Err(); err != nil {
+				t.Fatalf("Err() = %v after the scan, want nil", err)
+			}
+			var want []ebs.Digest
+			for i, e := range entries {
+				if !slices.Contains(tc.lost, i) {
+					want = append(want, e.key)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("scan found %d entries, want the %d undamaged ones", len(got), len(want))
+			}
+			if len(damaged) != 1 || damaged[0] != [2]int64{tc.from, tc.to} {
+				t.Errorf("damaged ranges %v, want [%d, %d)", damaged, tc.from, tc.to)
+			}
+		})
+	}
+}
+
+// TestSkipTornTail checks that Skip finds nothing after a torn last entry,
+// and never searches inside the data of an entry whose header checks out:
+// a block's content may hold bytes that look like entries.
+func TestSkipTornTail(t *testing.T) {
+	b, entries := buildPack(t, 100, 200)
+	inner := encodeEntry(ebs.Sum([]byte("inner")), []byte("inner"))
+	data := slices.Concat(make([]byte, 10), inner, make([]byte, 10))
+	outer := encodeEntry(ebs.Sum(data), data)
+	torn := slices.Concat(b, outer[:len(outer)-5]) // its last bytes never written
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"header whole, data cut short", torn},
+		{"header cut short", slices.Concat(b, outer[:30])},
+		{"zeros", slices.Concat(b, make([]byte, 5000))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := pack.NewScanner(bytes.NewReader(tc.b), pack.FileHeaderSize, int64(len(tc.b)))
+			n := 0
+			for sc.Next() {
+				n++
+			}
+			end := sc.Offset()
+			if sc.Skip() {
+				t.Fatalf("Skip moved from %d to %d in a torn tail", end, sc.Offset())
+			}
+			if n != len(entries) || end != int64(len(b)) || sc.Offset() != end || !errors.Is(sc.Err(), pack.ErrCorrupt) {
+				t.Errorf("%d entries up to %d, Offset %d, Err %v; want %d up to %d, ErrCorrupt", n, end, sc.Offset(), sc.Err(), len(entries), len(b))
+			}
+		})
+	}
+}
+
+// encodeEntry returns the bytes of a complete entry.
+func encodeEntry(key ebs.Digest, data []byte) []byte {
+	return append(pack.NewEntryHeader(key, data).Append(nil), data...)
 }

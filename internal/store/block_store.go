@@ -12,9 +12,13 @@ import (
 // concurrent use.
 type BlockStore interface {
 	// Put stores data under key. It returns only once data is durable.
-	// Putting a key that is already stored is a cheap no-op that returns
-	// nil, whatever data is (the caller guarantees equal keys mean equal
-	// content). Put does not retain data after it returns.
+	// Putting a key that is already stored writes nothing and returns nil,
+	// whatever data is (the caller guarantees equal keys mean equal
+	// content), but no sooner than a write would: otherwise its latency
+	// tells any account whether some other account stored that content.
+	// A key whose stored copy a Get found corrupt no longer counts as
+	// stored, so the next Put of it stores it again. Put does not retain
+	// data after it returns.
 	Put(ctx context.Context, key ebs.Digest, data []byte) error
 
 	// Get appends the content stored under key to dst and returns the
@@ -23,7 +27,7 @@ type BlockStore interface {
 	// returns content that differs from what was Put.
 	Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, error)
 
-	// Has reports whether key is stored.
+	// Has reports whether key is stored (and not found corrupt).
 	Has(ctx context.Context, key ebs.Digest) (bool, error)
 
 	// Close flushes and releases the store. Calls after Close return

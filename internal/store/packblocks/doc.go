@@ -4,7 +4,14 @@
 // in its own Pebble DB.
 //
 //	Dir/packs/00000000.pack, 00000001.pack, ...   pack files, rotated at Options.PackSize
-//	Dir/index/                                    Pebble: key -> location, per-pack watermarks, block count
+//	Dir/packs/quarantine/                         copies of damaged bytes found in packs
+//	Dir/index/                                    Pebble: key -> location, per-pack watermarks and seals, block count
+//
+// Every file and directory operation goes through Options.FS, a Pebble
+// vfs.FS (the operating system's by default), and so does the index: the
+// power-loss tests run the whole store on a crashable in-memory file
+// system. Directories are created 0700 and files 0600 where the file
+// system has modes; packs hold block data in the clear.
 //
 // # Writing: group commit
 //
@@ -14,16 +21,16 @@
 // the caller's slice (no copy of the block), adds the entry to the pending
 // sync group and wakes the syncer, then waits for its group outside the
 // lock. One syncer goroutine loops: take the pending group and replace it
-// with an empty one (so later appends form the next group), fdatasync every
-// pack the group wrote to (and the pack directory if it created a pack),
-// index the group's entries and the packs' new watermarks in one Pebble
-// batch, and wake the group's Puts. While one sync is in flight the next
-// group's writes proceed, and the next sync covers all of them, so the
+// with an empty one (so later appends form the next group), sync the pack
+// directory if the group created a pack, fdatasync every pack the group
+// wrote to, index the group's entries and the packs' new watermarks in one
+// Pebble batch, and wake the group's Puts. While one sync is in flight the
+// next group's writes proceed, and the next sync covers all of them, so the
 // number of fdatasyncs adapts to the load: one per Put when alone, one per
 // dozens of Puts under 64 concurrent uploaders.
 //
-// Concurrent Puts of one key append it once: the first registers as the
-// key's Put in flight and checks the index only then; the others wait for
+// Concurrent Puts of one key append it once: the first claims the key as
+// its Put in flight and checks the index only then; the others wait for
 // its outcome (and try themselves if it failed).
 //
 // A failed write retires the active pack (its torn tail stays last, and a
@@ -33,26 +40,57 @@
 // kernel may have dropped the dirty pages, and a later fsync can succeed
 // without them.
 //
-// # Reading
+// # Timing: a dedup hit takes as long as a write
+//
+// Keys of plaintext blocks are their SHA-256 and the store is shared by
+// all accounts, so a Put that returned at once for a stored key would tell
+// any account whether anyone stored a chosen block (a timing oracle). A
+// Put of a stored key therefore appends nothing but joins the pending
+// group like an append and is settled by that group's sync: under load it
+// waits exactly as long as the writes of its group. A group with no data at
+// all (dedup hits only, on an idle store) syncs the active pack and then
+// waits until it has lasted as long as the last group with data did, from
+// its first Put's decision to append to the end of its indexing. A dedup
+// hit costs a write's latency, not its disk bandwidth. The wait is a timer:
+// where timers fire in whole milliseconds, a lone dedup hit on an idle
+// store can take up to a millisecond longer than a write (TestDedupLatency
+// measures both cases).
+//
+// # Reading, and corrupt copies
 //
 // Get looks the key up in Pebble and reads the entry with ReadAt through a
-// cache of read-only pack handles, so concurrent Gets do not serialize. The
-// entry's header must name the key and the data must match its CRC-32C, or
-// Get returns store.ErrCorrupt; it never returns other bytes.
+// cache of read-only pack handles (at most Options.MaxOpenFiles, plus the
+// reads in flight), so concurrent Gets do not serialize. The entry's header
+// must name the key and the data must match its CRC-32C, or Get returns
+// store.ErrCorrupt; it never returns other bytes. A copy found corrupt is
+// marked so in the index, under the key's claim so that no Put of the key
+// decides meanwhile, in a synced batch: the key then no longer counts as
+// stored (Has reports false, Get keeps returning ErrCorrupt), and the next
+// Put of the content stores a good copy. Otherwise every later snapshot
+// holding that block would dedup against the bad copy.
 //
 // # Crash recovery
 //
 // Index batches are committed without syncing the Pebble WAL: they only
 // ever point at data already fdatasynced. Each batch also sets, per pack, a
-// watermark below which every entry is indexed. Open scans each pack from
-// its watermark to its end, indexes every complete valid entry it finds
-// (syncing the pack before committing the batch) and truncates the pack at
-// the first torn or invalid entry; the comment of Store.recover explains
-// why this never loses an acknowledged block. A pack whose own header is
-// torn was never synced and is removed. Open fails, rather than guess, when
-// a pack is shorter than its watermark, missing, or of an unknown format
-// version. With the index deleted, Open rebuilds it from the packs,
-// verifying every checksum.
+// watermark below which every entry is indexed. Open first syncs the path
+// to Dir and the pack directory (a pack, or a directory, may have been
+// created by a process that crashed before syncing its entry; a process
+// crash keeps such entries in the page cache, where a later power loss
+// still takes them), then scans each pack from its watermark to its end and
+// indexes every complete valid entry it finds, syncing the pack before
+// committing the batch; the comment of Store.recover explains why this
+// loses nothing acknowledged. Bytes that are not a valid entry are never
+// cut away: the scan resynchronises at the next valid entry
+// (pack.Scanner.Skip), so damage costs only the entries it hits; damaged
+// bytes with valid entries after them are copied to packs/quarantine and
+// logged at Error level, a torn tail is logged at Warn level, and either
+// way the pack is sealed (never appended to again) with its watermark at
+// its end, in a synced batch, so it is not scanned again. A pack whose own
+// header is torn was never synced and is removed. Open fails, rather than
+// guess, when a pack is shorter than its watermark, missing, or of an
+// unknown format version. With the index deleted, Open rebuilds it from the
+// packs, verifying every checksum.
 //
 // Nothing is ever deleted from packs: the BlockStore interface has no
 // delete, and garbage collection would rewrite packs into new ones.

@@ -3,8 +3,9 @@ package packblocks
 import (
 	"container/list"
 	"errors"
-	"os"
 	"sync"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // fileCache keeps read-only handles of packs open for Get, least recently
@@ -12,7 +13,7 @@ import (
 // concurrent Gets; a handle is counted while in use and closed only once
 // it is both evicted and idle.
 type fileCache struct {
-	path func(id uint32) string
+	open func(id uint32) (vfs.File, error)
 	max  int
 
 	mu    sync.Mutex
@@ -22,14 +23,14 @@ type fileCache struct {
 
 type cachedFile struct {
 	id      uint32
-	f       *os.File
+	f       vfs.File
 	refs    int
 	elem    *list.Element
 	evicted bool
 }
 
-func newFileCache(max int, path func(uint32) string) *fileCache {
-	return &fileCache{path: path, max: max, files: make(map[uint32]*cachedFile)}
+func newFileCache(max int, open func(uint32) (vfs.File, error)) *fileCache {
+	return &fileCache{open: open, max: max, files: make(map[uint32]*cachedFile)}
 }
 
 // acquire returns an open handle of pack id; the caller must release it.
@@ -45,7 +46,7 @@ func (c *fileCache) acquire(id uint32) (*cachedFile, error) {
 
 	// Open outside the lock: it is a system call, and other packs' reads
 	// need not wait for it.
-	f, err := os.Open(c.path(id))
+	f, err := c.open(id)
 	if err != nil {
 		return nil, err
 	}

@@ -1,60 +1,25 @@
 package packblocks
 
 import (
+	"errors"
 	"fmt"
-	"os"
+	"io"
+	"io/fs"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
+	"github.com/ebsd/ebsd/internal/vfsdir"
 )
-
-// syncGroup is the set of appends one sync makes durable. Appends join the
-// pending group under the append lock; the syncer takes the whole group,
-// puts a fresh one in its place, and syncs, so the next group fills while
-// a sync is in flight.
-type syncGroup struct {
-	entries []groupEntry
-	packs   []groupPack   // packs written in this group, in append order
-	retired []*activePack // packs to close once this group is synced
-	syncDir bool          // a pack was created: its directory entry must be synced
-}
-
-type groupEntry struct {
-	key  ebs.Digest
-	loc  location
-	call *putCall
-}
-
-// groupPack is a pack written in a group and its offset after the group's
-// last entry in it: the pack's watermark once the group is indexed.
-type groupPack struct {
-	p   *activePack
-	end int64
-}
-
-func newSyncGroup() *syncGroup { return &syncGroup{} }
-
-func (g *syncGroup) empty() bool {
-	return len(g.entries) == 0 && len(g.retired) == 0 && !g.syncDir
-}
-
-// add records an entry appended to p, which now ends at end.
-func (g *syncGroup) add(p *activePack, end int64, e groupEntry) {
-	g.entries = append(g.entries, e)
-	if n := len(g.packs); n > 0 && g.packs[n-1].p == p {
-		g.packs[n-1].end = end
-		return
-	}
-	g.packs = append(g.packs, groupPack{p, end})
-}
 
 // append writes key's entry to the active pack and hands it to the syncer,
 // which settles call once the entry is durable and indexed. The write
 // system calls run from data itself, under the append lock; the checksum
 // is computed before it.
-func (s *Store) append(key ebs.Digest, data []byte, call *putCall) error {
+func (s *Store) append(key ebs.Digest, data []byte, call *putCall, since time.Time) error {
 	h := pack.NewEntryHeader(key, data) // checksum before taking the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,12 +31,13 @@ func (s *Store) append(key ebs.Digest, data []byte, call *putCall) error {
 	off, err := p.w.AppendEntry(h, data)
 	if err != nil {
 		// The pack now ends in a torn entry, which must stay its last:
-		// Open cuts a pack at its first invalid entry. Its earlier entries
-		// are synced by the groups that hold them.
+		// its header may be whole, and recovery trusts the length of a
+		// header that checks out, skipping whatever it covers. Its
+		// earlier entries are synced by the groups that hold them.
 		s.retireLocked(p)
 		return fmt.Errorf("packblocks: put %v: %w", key, err)
 	}
-	s.pending.add(p, p.w.Offset(), groupEntry{key, location{p.id, off, uint32(len(data))}, call})
+	s.pending.add(p, p.w.Offset(), groupEntry{entryAppended, key, location{pack: p.id, off: off, len: uint32(len(data))}, call}, since)
 	s.stats.bytes.Add(size)
 	s.kickSyncer()
 	return nil
@@ -89,16 +55,15 @@ func (s *Store) packFor(size int64) (*activePack, error) {
 	}
 	id := s.nextID
 	s.nextID++ // even on failure: never reuse the name of a file we may have created
-	path := s.packPath(id)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := s.createPack(id)
 	if err != nil {
-		return nil, fmt.Errorf("create pack: %w", err)
+		return nil, err
 	}
-	w, err := pack.NewWriter(f)
+	w, err := pack.NewWriter(io.NewOffsetWriter(f, 0))
 	if err != nil {
 		f.Close()
-		os.Remove(path)
-		return nil, fmt.Errorf("create pack %s: %w", path, err)
+		s.fs.Remove(s.packPath(id))
+		return nil, fmt.Errorf("create pack %s: %w", s.packPath(id), err)
 	}
 	p := &activePack{id: id, f: f, w: w}
 	s.active = p
@@ -108,6 +73,27 @@ func (s *Store) packFor(size int64) (*activePack, error) {
 	s.stats.packs.Add(1)
 	s.stats.bytes.Add(pack.FileHeaderSize)
 	return p, nil
+}
+
+// createPack creates the file of pack id, which must not exist:
+// vfs.FS.Create would replace it.
+func (s *Store) createPack(id uint32) (vfs.File, error) {
+	path := s.packPath(id)
+	if _, err := s.fs.Stat(path); err == nil {
+		return nil, fmt.Errorf("create pack %s: %w", path, fs.ErrExist)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("create pack: %w", err)
+	}
+	f, err := s.fs.Create(path, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return nil, fmt.Errorf("create pack: %w", err)
+	}
+	if err := makePrivate(f); err != nil {
+		f.Close()
+		s.fs.Remove(path)
+		return nil, fmt.Errorf("create pack: %w", err)
+	}
+	return f, nil
 }
 
 // retireLocked stops appends to p and has its write handle closed once
@@ -128,7 +114,7 @@ func (s *Store) kickSyncer() {
 }
 
 // syncLoop is the syncer: it commits groups one at a time, as long as
-// there are appends, until Close.
+// there are calls waiting, until Close.
 func (s *Store) syncLoop() {
 	defer close(s.syncerDone)
 	for {
@@ -155,26 +141,67 @@ func (s *Store) syncPending() bool {
 	s.mu.Unlock()
 
 	err := s.syncFiles(g)
-	if err == nil && len(g.entries) > 0 {
+	if err == nil {
 		err = s.index(g)
+	}
+	if len(g.packs) > 0 && err == nil {
+		s.dataLatency = time.Since(g.started)
+	} else if len(g.packs) == 0 && len(g.entries) > 0 {
+		s.pad(g.started)
 	}
 	for _, p := range g.retired {
 		p.f.Close() // synced above or by an earlier group; close cannot lose data
 	}
 	for _, e := range g.entries {
-		s.settle(e.key, e.call, err)
+		switch {
+		case e.kind == entryCorrupt && err == nil:
+			// The claim was Get's: the Puts that waited on it try again.
+			s.settle(e.key, e.call, errCopyDropped)
+		default:
+			s.settle(e.key, e.call, err)
+		}
 	}
 	return true
 }
 
+// pad makes a group that wrote nothing, started at start, last as long as
+// the last group that wrote data did, from its first Put's decision to
+// append to the end of its indexing: dedup hits then take as long as
+// writes even on an idle store (see doc.go, Timing). Close cuts it short.
+func (s *Store) pad(start time.Time) {
+	d := s.dataLatency - time.Since(start)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.quit:
+	}
+}
+
 // syncFiles makes g's appends durable: the pack directory when g created
-// a pack, then every pack g wrote to.
+// a pack, then every pack g wrote to. A group that wrote nothing (dedup
+// hits, corrupt copies) still syncs the active pack, or else the pack
+// directory: its calls then wait for a sync like any (see doc.go, Timing).
 func (s *Store) syncFiles(g *syncGroup) error {
 	var err error
 	if g.syncDir {
-		err = syncDir(s.packDir)
+		err = vfsdir.Sync(s.fs, s.packDir)
 	}
-	for _, gp := range g.packs {
+	packs := g.packs
+	if len(packs) == 0 && len(g.entries) > 0 && !g.syncDir {
+		s.mu.Lock()
+		p := s.active // closed only by this goroutine, once retired
+		s.mu.Unlock()
+		if p != nil {
+			packs = []groupPack{{p: p}}
+		} else {
+			err = vfsdir.Sync(s.fs, s.packDir)
+		}
+	}
+	for _, gp := range packs {
 		if err != nil {
 			break
 		}
@@ -191,7 +218,7 @@ func (s *Store) syncFiles(g *syncGroup) error {
 	err = fmt.Errorf("packblocks: sync: %w", err)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, gp := range g.packs {
+	for _, gp := range packs {
 		if gp.p.broken == nil {
 			gp.p.broken = err
 		}
@@ -202,27 +229,50 @@ func (s *Store) syncFiles(g *syncGroup) error {
 	return err
 }
 
-// index records g's entries and the packs' new watermarks in one batch.
-// The batch is not synced: it only points at data that is durable already,
-// and if it is lost, Open finds the entries again past the old watermarks.
+// index records g's appended entries and corrupt copies, the packs' new
+// watermarks and the block count in one batch. The batch is not synced
+// when it only points at data that is durable already: if it is lost, Open
+// finds the entries again past the old watermarks. A batch that marks a
+// copy corrupt is synced: otherwise a crash could bring the corrupt copy
+// back while the copy that replaced it, found again by the scan past its
+// watermark, would lose to it ("the first copy indexed wins").
 func (s *Store) index(g *syncGroup) error {
 	b := s.db.NewBatch()
 	defer b.Close()
+	var added, dropped uint64
 	for _, e := range g.entries {
-		if err := b.Set(blockKey(e.key), e.loc.encode(), nil); err != nil {
+		var v []byte
+		switch e.kind {
+		case entryAppended:
+			v = e.loc.encode()
+			added++
+		case entryCorrupt:
+			v = e.loc.encodeCorrupt()
+			dropped++
+		default:
+			continue
+		}
+		if err := b.Set(blockKey(e.key), v, nil); err != nil {
 			return fmt.Errorf("packblocks: index: %w", err)
 		}
+	}
+	if added == 0 && dropped == 0 {
+		return nil
 	}
 	for _, gp := range g.packs {
 		if err := b.Set(watermarkKey(gp.p.id), u64(uint64(gp.end)), nil); err != nil {
 			return fmt.Errorf("packblocks: index: %w", err)
 		}
 	}
-	blocks := s.blocks + uint64(len(g.entries))
+	blocks := s.blocks + added - dropped
 	if err := b.Set(keyCount, u64(blocks), nil); err != nil {
 		return fmt.Errorf("packblocks: index: %w", err)
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	opt := pebble.NoSync
+	if dropped > 0 {
+		opt = pebble.Sync
+	}
+	if err := b.Commit(opt); err != nil {
 		return fmt.Errorf("packblocks: index: %w", err)
 	}
 	s.blocks = blocks

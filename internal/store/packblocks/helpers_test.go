@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -91,6 +92,9 @@ func seededBlock(seed uint64) (ebs.Digest, []byte) {
 // test closed it already).
 func mustOpen(tb testing.TB, opts packblocks.Options) *packblocks.Store {
 	tb.Helper()
+	if opts.Logger == nil {
+		opts.Logger = discardLogger
+	}
 	s, err := packblocks.Open(tb.Context(), opts)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
@@ -98,6 +102,9 @@ func mustOpen(tb testing.TB, opts packblocks.Options) *packblocks.Store {
 	tb.Cleanup(func() { s.Close() })
 	return s
 }
+
+// discardLogger drops what the stores of tests log.
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // mustPut stores the block of seed in s and returns its key and data.
 func mustPut(tb testing.TB, s *packblocks.Store, seed uint64) (ebs.Digest, []byte) {

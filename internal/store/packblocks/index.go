@@ -7,22 +7,26 @@ import (
 	"log"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// The index is a Pebble DB with three kinds of keys:
+// The index is a Pebble DB with four kinds of keys:
 //
-//	"b" key(32)      -> pack id (u32) | offset (u64) | data length (u32): where a block is
+//	"b" key(32)       -> pack id (u32) | offset (u64) | data length (u32) [| 1]: where a block is;
+//	                     the trailing 1 marks a copy that Get found corrupt (not stored any more)
 //	"w" pack id (u32) -> offset (u64): every entry of the pack before offset is indexed
-//	"n"              -> number of "b" keys (u64), for Stats
+//	"s" pack id (u32) -> empty: the pack is sealed, never to be appended to again
+//	"n"               -> number of "b" keys not marked corrupt (u64), for Stats
 //
-// All integers are big-endian. The three are only ever changed together, in
-// one batch, so the index is consistent after any crash.
+// All integers are big-endian. They are only ever changed in batches that
+// keep them consistent, so the index is consistent after any crash.
 const (
 	prefixBlock     = 'b'
 	prefixWatermark = 'w'
+	prefixSealed    = 's'
 )
 
 var keyCount = []byte("n")
@@ -32,6 +36,9 @@ type location struct {
 	pack uint32
 	off  int64 // offset of the entry header
 	len  uint32
+	// corrupt says that Get found the entry corrupt: the key no longer
+	// counts as stored, and the next Put of it appends a new copy.
+	corrupt bool
 }
 
 func blockKey(k ebs.Digest) []byte {
@@ -39,34 +46,62 @@ func blockKey(k ebs.Digest) []byte {
 	return append(append(b, prefixBlock), k[:]...)
 }
 
+// flagCorrupt, in a 17th byte after the location, marks a corrupt copy.
+const flagCorrupt = 1
+
 func (l location) encode() []byte {
-	b := make([]byte, 16)
+	b := make([]byte, 16, 17)
 	binary.BigEndian.PutUint32(b, l.pack)
 	binary.BigEndian.PutUint64(b[4:], uint64(l.off))
 	binary.BigEndian.PutUint32(b[12:], l.len)
 	return b
 }
 
+// encodeCorrupt encodes l marked corrupt.
+func (l location) encodeCorrupt() []byte { return append(l.encode(), flagCorrupt) }
+
 func decodeLocation(b []byte) (location, error) {
-	if len(b) != 16 {
-		return location{}, fmt.Errorf("%w: index value of %d bytes", store.ErrCorrupt, len(b))
+	if len(b) != 16 && !(len(b) == 17 && b[16] == flagCorrupt) {
+		return location{}, fmt.Errorf("%w: index value %x", store.ErrCorrupt, b)
 	}
 	return location{
-		pack: binary.BigEndian.Uint32(b),
-		off:  int64(binary.BigEndian.Uint64(b[4:])),
-		len:  binary.BigEndian.Uint32(b[12:]),
+		pack:    binary.BigEndian.Uint32(b),
+		off:     int64(binary.BigEndian.Uint64(b[4:])),
+		len:     binary.BigEndian.Uint32(b[12:]),
+		corrupt: len(b) == 17,
 	}, nil
 }
+
+// sameEntry reports whether l and o locate the same entry.
+func (l location) sameEntry(o location) bool { return l.pack == o.pack && l.off == o.off }
 
 func watermarkKey(pack uint32) []byte {
 	return binary.BigEndian.AppendUint32([]byte{prefixWatermark}, pack)
 }
 
+func sealedKey(pack uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefixSealed}, pack)
+}
+
+// isSealed reports whether pack is sealed: never to be appended to again.
+func isSealed(db *pebble.DB, pack uint32) (bool, error) {
+	_, closer, err := db.Get(sealedKey(pack))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("packblocks: index lookup: %w", err)
+	}
+	closer.Close()
+	return true, nil
+}
+
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// openIndex opens (creating if needed) the Pebble DB at dir.
-func openIndex(dir string) (*pebble.DB, error) {
+// openIndex opens (creating if needed) the Pebble DB at dir on fsys.
+func openIndex(fsys vfs.FS, dir string) (*pebble.DB, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
+		FS:                 fsys,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             quietLogger{},
 	})
@@ -89,17 +124,13 @@ func lookup(db *pebble.DB, k ebs.Digest) (location, error) {
 	return decodeLocation(v)
 }
 
-// has reports whether k is indexed.
+// has reports whether k is stored: indexed, and not found corrupt.
 func has(db *pebble.DB, k ebs.Digest) (bool, error) {
-	_, closer, err := db.Get(blockKey(k))
-	if errors.Is(err, pebble.ErrNotFound) {
+	loc, err := lookup(db, k)
+	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
-	if err != nil {
-		return false, fmt.Errorf("packblocks: index lookup %v: %w", k, err)
-	}
-	closer.Close()
-	return true, nil
+	return err == nil && !loc.corrupt, err
 }
 
 // readU64 returns the uint64 stored under key, or 0 when there is none.

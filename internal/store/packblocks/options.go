@@ -3,6 +3,9 @@ package packblocks
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/pack"
 )
@@ -18,6 +21,15 @@ type Options struct {
 	// Dir holds the store: pack files in Dir/packs, the index in
 	// Dir/index. It is created if needed.
 	Dir string
+
+	// FS is the file system every file and directory of the store lives
+	// on, the index's included; nil means vfs.Default, the operating
+	// system's. Tests pass vfs.NewCrashableMem() to simulate power loss.
+	FS vfs.FS
+
+	// Logger receives what an operator must act on, such as damaged bytes
+	// moved to quarantine; nil means slog.Default().
+	Logger *slog.Logger
 
 	// PackSize is the size at which the active pack is sealed and a new one
 	// started; default DefaultPackSize. A pack can exceed it by one entry
@@ -35,6 +47,12 @@ type Options struct {
 func (o Options) withDefaults() (Options, error) {
 	if o.Dir == "" {
 		return o, errors.New("packblocks: Options.Dir is empty")
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	if o.PackSize == 0 {
 		o.PackSize = DefaultPackSize

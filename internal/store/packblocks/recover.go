@@ -5,53 +5,57 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
 	"github.com/ebsd/ebsd/internal/store"
+	"github.com/ebsd/ebsd/internal/vfsdir"
 )
 
-const packSuffix = ".pack"
-
-// packName returns the file name of pack id: fixed-width hex, so that
-// names sort by id.
-func packName(id uint32) string { return fmt.Sprintf("%08x%s", id, packSuffix) }
-
-// parsePackName returns the id of a pack file name, or false for a file
-// that is not a pack.
-func parsePackName(name string) (uint32, bool) {
-	hex, ok := strings.CutSuffix(name, packSuffix)
-	if !ok || len(hex) != 8 {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(hex, 16, 32)
-	return uint32(id), err == nil
+// recoveredPack is what recovery learned about a pack.
+type recoveredPack struct {
+	size   int64 // bytes in the file
+	end    int64 // end of its valid entries: where an append would go
+	sealed bool  // never to be appended to again
 }
 
 // recover brings the index up to date with the packs, before the syncer
-// starts. For every pack it scans the bytes after the pack's watermark:
-// each complete, valid entry there is indexed, and the pack is truncated
-// at the first invalid one.
+// starts. For every pack it scans the bytes after the pack's watermark and
+// indexes each complete, valid entry there; bytes that are not one are
+// skipped, never cut away, and seal the pack.
 //
-// Why this loses nothing that Put acknowledged: Put returns nil only after
-// an fdatasync of its pack that started after its entry's write had
-// returned, and entries are written one at a time under the append lock,
-// so every byte of the pack up to the end of an acknowledged entry was
-// written before that sync and is durable. A torn or invalid entry can
-// therefore only lie after the last acknowledged entry of its pack, and
-// truncating there drops only bytes that nobody was told are stored. The
-// index side is consistent because the watermark is written in the same
-// Pebble batch as the entries below it; a batch lost in the crash leaves
-// an older watermark, and the scan from there finds its entries again.
-// The index is committed only after the pack is synced (the scanned bytes
-// may still have been only in the page cache of a crashed process), so it
-// never points at data that could vanish.
+// Why this loses nothing that Put acknowledged:
+//
+//   - Put returns nil only after an fdatasync of its pack that started
+//     after its entry's write had returned, and entries are written one at
+//     a time under the append lock, so every byte of the pack up to the end
+//     of an acknowledged entry was durable by then.
+//   - The pack's directory entry was durable too: the group that creates a
+//     pack syncs the directory first, and recover syncs it before the index
+//     points into any pack found here and before any append or dedup hit
+//     can be acknowledged into one (a crashed process's new pack may exist
+//     only in the page cache; so may a directory of the path, which Open
+//     syncs).
+//   - The index is consistent because a watermark is written in the same
+//     batch as the entries below it: a batch lost in a crash leaves an
+//     older watermark, and the scan from there finds its entries again. The
+//     scan syncs the pack before committing (the bytes may have been only
+//     in a crashed process's page cache), so the index never points at
+//     data that could vanish.
+//   - Bytes past the watermark that are not a valid entry are a torn write
+//     that nobody was told is stored, or damage (a bad sector, a flipped
+//     bit) that may hit acknowledged entries. The scan resynchronises at
+//     the next valid entry either way, so no valid entry after them is
+//     lost; the bytes stay in the pack (and damage is also copied to
+//     quarantine), and the pack is sealed with its watermark at its end.
+//   - A key found twice (a Put that failed after its append and was tried
+//     again) keeps its first copy, unless that copy was marked corrupt: the
+//     mark is synced before a replacing copy can be acknowledged, so the
+//     replacement found by the scan takes its place.
 func (s *Store) recover(ctx context.Context) error {
 	marks, err := watermarks(s.db)
 	if err != nil {
@@ -60,7 +64,7 @@ func (s *Store) recover(ctx context.Context) error {
 	if s.blocks, err = readU64(s.db, keyCount); err != nil {
 		return err
 	}
-	ids, err := listPacks(s.packDir)
+	ids, err := s.listPacks()
 	if err != nil {
 		return err
 	}
@@ -69,171 +73,246 @@ func (s *Store) recover(ctx context.Context) error {
 			return fmt.Errorf("packblocks: open: pack %s is indexed but missing: %w", packName(id), store.ErrCorrupt)
 		}
 	}
+	// A pack listed here may have been created by a process that crashed
+	// before syncing its directory entry, which then lives only in the page
+	// cache. Sync packs/ before the index points into any pack (the scan
+	// below indexes what it finds, and Pebble may make that durable at its
+	// next open) and before anything is acknowledged into, or deduplicated
+	// against, a pack it holds.
+	if err := vfsdir.Sync(s.fs, s.packDir); err != nil {
+		return err
+	}
 
 	var removed bool
-	var last *activePack
+	var last recoveredPack
+	lastID := -1
 	for _, id := range ids {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		s.nextID = id + 1
-		p, err := s.recoverPack(id, marks[id])
-		if err != nil {
-			if last != nil {
-				last.f.Close()
+		r, err := s.recoverPack(id, marks[id])
+		if errors.Is(err, errTornHeader) {
+			if err := s.fs.Remove(s.packPath(id)); err != nil {
+				return fmt.Errorf("packblocks: open: %w", err)
 			}
-			return err
-		}
-		if p == nil {
 			removed = true
 			continue
 		}
-		if last != nil {
-			last.f.Close()
+		if err != nil {
+			return err
 		}
-		last = p
+		last, lastID = r, int(id)
 		s.stats.packs.Add(1)
-		s.stats.bytes.Add(p.w.Offset())
+		s.stats.bytes.Add(r.size)
 	}
 	s.stats.blocks.Store(int64(s.blocks))
 	if removed {
-		if err := syncDir(s.packDir); err != nil {
+		if err := vfsdir.Sync(s.fs, s.packDir); err != nil {
 			return err
 		}
 	}
 	// Keep appending to the newest pack while it has room, rather than
-	// leaving a small pack behind after every restart. Appending after a
-	// cut tail is safe: the cut was synced above.
-	if last != nil && last.w.Offset() < s.opts.PackSize {
-		if _, err := last.f.Seek(last.w.Offset(), io.SeekStart); err != nil {
-			last.f.Close()
-			return fmt.Errorf("packblocks: open: %w", err)
-		}
-		s.active = last
-	} else if last != nil {
-		last.f.Close()
+	// leaving a small pack behind after every restart.
+	if lastID >= 0 && !last.sealed && last.end < s.opts.PackSize {
+		return s.resume(uint32(lastID), last.end)
 	}
 	return nil
 }
 
-// listPacks returns the ids of the pack files in dir, ascending.
-func listPacks(dir string) ([]uint32, error) {
-	des, err := os.ReadDir(dir)
+// resume makes pack id, whose valid entries end at end, the active pack.
+func (s *Store) resume(id uint32, end int64) error {
+	f, err := s.fs.OpenReadWrite(s.packPath(id), vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return nil, fmt.Errorf("packblocks: open: %w", err)
+		return fmt.Errorf("packblocks: open: %w", err)
 	}
-	var ids []uint32
-	for _, de := range des {
-		if id, ok := parsePackName(de.Name()); ok && de.Type().IsRegular() {
-			ids = append(ids, id)
-		}
-	}
-	slices.Sort(ids)
-	return ids, nil
+	s.active = &activePack{id: id, f: f, w: pack.ResumeWriter(io.NewOffsetWriter(f, end), end)}
+	return nil
 }
 
-// recoverPack indexes the valid entries of pack id after its watermark mark
-// and cuts off anything after them. It returns the pack open for writing
-// at its end, or nil when the pack held nothing and was removed.
-func (s *Store) recoverPack(id uint32, mark int64) (*activePack, error) {
-	path := s.packPath(id)
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+// errTornHeader is recoverPack's verdict on a pack whose file header is
+// not valid and which holds no valid entry: a crash while the pack was
+// being created, before its first sync. Recovery removes it.
+var errTornHeader = errors.New("torn pack header")
+
+// recoverPack indexes the valid entries of pack id after its watermark
+// mark, and seals the pack if it holds invalid bytes.
+func (s *Store) recoverPack(id uint32, mark int64) (recoveredPack, error) {
+	f, err := s.fs.OpenReadWrite(s.packPath(id), vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return nil, fmt.Errorf("packblocks: open: %w", err)
+		return recoveredPack{}, fmt.Errorf("packblocks: open: %w", err)
 	}
-	p, err := s.recoverFile(f, id, mark)
-	if err != nil || p == nil {
-		f.Close()
+	defer f.Close()
+	r, err := s.recoverFile(f, id, mark)
+	if err != nil && !errors.Is(err, errTornHeader) {
+		err = fmt.Errorf("packblocks: open %s: %w", packName(id), err)
 	}
-	if err == nil && p == nil {
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("packblocks: open: %w", err)
-		}
-	}
-	return p, err
+	return r, err
 }
 
-func (s *Store) recoverFile(f *os.File, id uint32, mark int64) (*activePack, error) {
+func (s *Store) recoverFile(f vfs.File, id uint32, mark int64) (recoveredPack, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("packblocks: open: %w", err)
+		return recoveredPack{}, err
 	}
-	size := fi.Size()
+	r := recoveredPack{size: fi.Size()}
 	var hdr [pack.FileHeaderSize]byte
 	n, err := f.ReadAt(hdr[:], 0)
 	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("packblocks: open: %w", err)
+		return r, err
 	}
-	if err := pack.ParseFileHeader(hdr[:n]); err != nil {
-		if errors.Is(err, pack.ErrCorrupt) && mark == 0 {
-			// A crash while the pack was being created: its header was
-			// never synced, so neither was any entry after it.
-			return nil, nil
+	if r.sealed, err = isSealed(s.db, id); err != nil {
+		return r, err
+	}
+	var damaged []span // invalid bytes with valid entries after them
+	hdrErr := pack.ParseFileHeader(hdr[:n])
+	switch {
+	case hdrErr == nil:
+	case !errors.Is(hdrErr, pack.ErrCorrupt):
+		return r, hdrErr // a format this code does not know: leave it alone
+	case mark == 0:
+		// Nothing indexed in the pack: its creation may never have made it
+		// to disk (then none of its entries did either), or its header was
+		// damaged since. The scan tells which.
+		if r.size <= pack.FileHeaderSize {
+			return r, errTornHeader
 		}
-		return nil, fmt.Errorf("packblocks: open %s: %w: %w", f.Name(), store.ErrCorrupt, err)
+		damaged = append(damaged, span{0, pack.FileHeaderSize})
+	case !r.sealed:
+		// Damage to a pack whose entries are indexed is for Get to find;
+		// a header damaged since is not recovery's to guess about.
+		return r, fmt.Errorf("%w: %w", store.ErrCorrupt, hdrErr)
 	}
+	// A sealed pack whose header is damaged was sealed for that reason.
 	start := max(mark, pack.FileHeaderSize)
-	if size < start {
-		return nil, fmt.Errorf("packblocks: open %s: %w: %d bytes, but entries up to %d were stored",
-			f.Name(), store.ErrCorrupt, size, start)
+	if r.size < start {
+		return r, fmt.Errorf("%w: %d bytes, but entries up to %d were stored", store.ErrCorrupt, r.size, start)
 	}
 
 	b := s.db.NewIndexedBatch()
 	defer b.Close()
-	var added uint64
-	sc := pack.NewScanner(f, start, size)
-	for sc.Next() {
-		e := sc.Entry()
-		// A key may be stored twice when a Put failed after its append
-		// and was retried; the first copy indexed wins.
-		if ok, err := batchHas(b, e.Header.Key); err != nil {
-			return nil, err
-		} else if ok {
-			continue
-		}
-		loc := location{pack: id, off: e.Offset, len: e.Header.Len}
-		if err := b.Set(blockKey(e.Header.Key), loc.encode(), nil); err != nil {
-			return nil, fmt.Errorf("packblocks: open: %w", err)
-		}
-		added++
+	sr, err := s.scan(b, f, id, start, r.size)
+	if err != nil {
+		return r, err
 	}
-	end := sc.Offset()
-	if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
-		// A read error says nothing about the bytes: keep them.
-		return nil, fmt.Errorf("packblocks: open %s: %w", f.Name(), err)
+	damaged = addSpans(damaged, sr.damaged)
+	added, valid, tail := sr.added, sr.valid, sr.tail
+	if hdrErr != nil && mark == 0 && valid == 0 {
+		return r, errTornHeader
 	}
-	if end < size {
-		if err := f.Truncate(end); err != nil {
-			return nil, fmt.Errorf("packblocks: open: cut torn tail: %w", err)
+	r.end = tail.from
+	if len(damaged) > 0 || tail.len() > 0 {
+		// The pack is sealed, never cut: nothing valid after the damage is
+		// lost, and the damage stays where it is for inspection.
+		r.sealed = true
+		if err := b.Set(sealedKey(id), nil, nil); err != nil {
+			return r, err
 		}
 	}
-	if end != mark || end < size {
-		if err := fdatasync(f); err != nil {
-			return nil, fmt.Errorf("packblocks: open: %w", err)
-		}
-		s.blocks += added
-		if err := b.Set(watermarkKey(id), u64(uint64(end)), nil); err != nil {
-			return nil, fmt.Errorf("packblocks: open: %w", err)
-		}
-		if err := b.Set(keyCount, u64(s.blocks), nil); err != nil {
-			return nil, fmt.Errorf("packblocks: open: %w", err)
-		}
-		if err := b.Commit(pebble.NoSync); err != nil {
-			return nil, fmt.Errorf("packblocks: open: index: %w", err)
+	if r.size == mark {
+		return r, nil
+	}
+	for _, d := range damaged {
+		if err := s.quarantine(f, id, d); err != nil {
+			return r, err
 		}
 	}
-	return &activePack{id: id, f: f, w: pack.ResumeWriter(f, end)}, nil
+	if tail.len() > 0 {
+		s.log.Warn("packblocks: a pack ends in an incomplete entry; it is sealed and the bytes stay in it",
+			"pack", packName(id), "offset", tail.from, "length", tail.len(),
+			"action", "none if the process or the machine crashed before this start (a write it never acknowledged); "+
+				"otherwise check the disk for errors")
+	}
+	// The scanned bytes may have been only in the page cache of a crashed
+	// process: sync them before the index points at them.
+	if err := s.syncFile(f); err != nil {
+		return r, err
+	}
+	s.blocks += added
+	// The watermark moves to the end of the pack, past any damage, so
+	// that the next Open does not scan it again.
+	if err := b.Set(watermarkKey(id), u64(uint64(r.size)), nil); err != nil {
+		return r, err
+	}
+	if err := b.Set(keyCount, u64(s.blocks), nil); err != nil {
+		return r, err
+	}
+	opt := pebble.NoSync // like the syncer's batches: it points at synced data only
+	if r.sealed {
+		opt = pebble.Sync // not to quarantine and log the same damage at every start
+	}
+	if err := b.Commit(opt); err != nil {
+		return r, fmt.Errorf("index: %w", err)
+	}
+	return r, nil
 }
 
-// batchHas reports whether k is indexed in b or the DB under it.
+// scanned is what a scan of a pack found.
+type scanned struct {
+	added   uint64 // entries indexed
+	valid   uint64 // valid entries, indexed or not
+	damaged []span // invalid bytes with valid entries after them
+	tail    span   // invalid bytes at the end; empty if none
+}
+
+// scan indexes in b the valid entries of f, pack id, between start and
+// end, skipping invalid bytes, and reports what it found.
+func (s *Store) scan(b *pebble.Batch, f vfs.File, id uint32, start, end int64) (scanned, error) {
+	r := scanned{tail: span{end, end}}
+	sc := pack.NewScanner(f, start, end)
+	for {
+		for sc.Next() {
+			r.valid++
+			e := sc.Entry()
+			// A key may be stored twice when a Put failed after its append
+			// and was retried; the first copy indexed wins, unless it was
+			// found corrupt.
+			if ok, err := batchHas(b, e.Header.Key); err != nil {
+				return r, err
+			} else if ok {
+				continue
+			}
+			loc := location{pack: id, off: e.Offset, len: e.Header.Len}
+			if err := b.Set(blockKey(e.Header.Key), loc.encode(), nil); err != nil {
+				return r, err
+			}
+			r.added++
+		}
+		if !errors.Is(sc.Err(), pack.ErrCorrupt) {
+			break
+		}
+		from := sc.Offset()
+		if !sc.Skip() {
+			if errors.Is(sc.Err(), pack.ErrCorrupt) {
+				r.tail.from = from
+			}
+			break
+		}
+		r.damaged = addSpan(r.damaged, from, sc.Offset())
+	}
+	if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
+		// A read error says nothing about the bytes: keep them.
+		return r, err
+	}
+	if n := len(r.damaged); n > 0 && r.damaged[n-1].to == end && r.tail.len() == 0 {
+		// Damage with no valid entry after it (a last entry whose header
+		// made it to disk but not all of its data) is a torn tail.
+		r.tail, r.damaged = r.damaged[n-1], r.damaged[:n-1]
+	}
+	return r, nil
+}
+
+// batchHas reports whether k is stored according to b or the DB under it:
+// indexed, and not found corrupt.
 func batchHas(b *pebble.Batch, k ebs.Digest) (bool, error) {
-	_, closer, err := b.Get(blockKey(k))
+	v, closer, err := b.Get(blockKey(k))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("packblocks: open: index lookup: %w", err)
+		return false, fmt.Errorf("index lookup: %w", err)
 	}
-	closer.Close()
-	return true, nil
+	defer closer.Close()
+	loc, err := decodeLocation(v)
+	return err == nil && !loc.corrupt, err
 }

@@ -5,16 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
 	"github.com/ebsd/ebsd/internal/store"
+	"github.com/ebsd/ebsd/internal/vfsdir"
 )
 
 var _ store.BlockStore = (*Store)(nil)
@@ -23,6 +25,8 @@ var _ store.BlockStore = (*Store)(nil)
 // directory and indexes them in Pebble. See the package documentation.
 type Store struct {
 	opts    Options
+	fs      vfs.FS
+	log     *slog.Logger
 	packDir string
 	db      *pebble.DB
 	files   *fileCache
@@ -32,8 +36,9 @@ type Store struct {
 	closeMu sync.RWMutex
 	closed  bool
 
-	// inflight holds the Puts that are writing a key, so that concurrent
-	// Puts of one key append it once.
+	// inflight holds the claims on keys: the Puts deciding on a key (so
+	// that concurrent Puts of one key append it once) and the Gets marking
+	// a key's copy corrupt.
 	inflightMu sync.Mutex
 	inflight   map[ebs.Digest]*putCall
 
@@ -44,7 +49,7 @@ type Store struct {
 	mu      sync.Mutex
 	active  *activePack // nil: the next append starts a new pack
 	nextID  uint32      // id of the next pack to create
-	pending *syncGroup  // appends not yet handed to the syncer
+	pending *syncGroup  // calls not yet handed to the syncer
 
 	kick       chan struct{} // wakes the syncer; capacity 1
 	quit       chan struct{} // closed by Close to stop the syncer
@@ -52,9 +57,14 @@ type Store struct {
 
 	blocks uint64 // number of indexed blocks; owned by the syncer once Open returns
 
-	// syncFile makes a pack's appends durable: fdatasync, or a fault
+	// dataLatency is how long the last group that wrote data took, from
+	// its earliest Put's decision to append to the end of its indexing;
+	// owned by the syncer.
+	dataLatency time.Duration
+
+	// syncFile makes a pack's appends durable: syncData, or a fault
 	// injector in tests.
-	syncFile func(*os.File) error
+	syncFile func(vfs.File) error
 
 	stats struct{ packs, bytes, blocks atomic.Int64 }
 }
@@ -62,7 +72,7 @@ type Store struct {
 // activePack is a pack open for appending.
 type activePack struct {
 	id uint32
-	f  *os.File
+	f  vfs.File
 	w  *pack.Writer
 	// broken is the error of a failed sync of f. Once set (under Store.mu)
 	// no entry of f that was not yet acknowledged ever will be: after a
@@ -71,7 +81,8 @@ type activePack struct {
 	broken error
 }
 
-// putCall is a Put in flight, which other Puts of the same key wait for.
+// putCall is a claim on a key, by a Put in flight or by a Get marking the
+// key's copy corrupt; other Puts of the key wait for its outcome.
 type putCall struct {
 	done chan struct{}
 	err  error // set before done is closed
@@ -79,37 +90,37 @@ type putCall struct {
 
 // Open opens the store in opts.Dir, creating it if needed, and recovers
 // from any crash: pack tails that were written but not indexed are indexed
-// and torn tails are cut off (see doc.go).
+// (see doc.go).
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	return open(ctx, opts, fdatasync)
+	return open(ctx, opts, syncData)
 }
 
 // open is Open with the function the syncer uses to sync packs.
-func open(ctx context.Context, opts Options, syncFile func(*os.File) error) (*Store, error) {
+func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*Store, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	_, statErr := os.Stat(opts.Dir)
-	packDir := filepath.Join(opts.Dir, "packs")
-	if err := os.MkdirAll(packDir, 0o755); err != nil {
-		return nil, fmt.Errorf("packblocks: %w", err)
-	}
+	fsys := opts.FS
+	packDir := fsys.PathJoin(opts.Dir, "packs")
+	indexDir := fsys.PathJoin(opts.Dir, "index")
 	// Make the directories durable before any block lands in them.
-	if errors.Is(statErr, fs.ErrNotExist) {
-		if err := syncDir(filepath.Dir(filepath.Clean(opts.Dir))); err != nil {
+	for _, dir := range []string{packDir, indexDir} {
+		if err := vfsdir.MkdirAll(fsys, dir); err != nil {
 			return nil, err
 		}
 	}
-	if err := syncDir(opts.Dir); err != nil {
+	if err := vfsdir.SyncChain(fsys, opts.Dir); err != nil {
 		return nil, err
 	}
-	db, err := openIndex(filepath.Join(opts.Dir, "index"))
+	db, err := openIndex(fsys, indexDir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{
 		opts:       opts,
+		fs:         fsys,
+		log:        opts.Logger,
 		packDir:    packDir,
 		db:         db,
 		inflight:   make(map[ebs.Digest]*putCall),
@@ -119,7 +130,9 @@ func open(ctx context.Context, opts Options, syncFile func(*os.File) error) (*St
 		syncerDone: make(chan struct{}),
 		syncFile:   syncFile,
 	}
-	s.files = newFileCache(opts.MaxOpenFiles, s.packPath)
+	s.files = newFileCache(opts.MaxOpenFiles, func(id uint32) (vfs.File, error) {
+		return fsys.Open(s.packPath(id))
+	})
 	if err := s.recover(ctx); err != nil {
 		if s.active != nil {
 			s.active.f.Close()
@@ -132,12 +145,13 @@ func open(ctx context.Context, opts Options, syncFile func(*os.File) error) (*St
 }
 
 func (s *Store) packPath(id uint32) string {
-	return filepath.Join(s.packDir, packName(id))
+	return s.fs.PathJoin(s.packDir, packName(id))
 }
 
 // Put implements store.BlockStore. It returns once data is in a pack that
-// has been fdatasynced and indexed. If ctx ends first Put returns ctx's
-// error, and the block may still be stored.
+// has been fdatasynced and indexed, or, for a key already stored, once the
+// next group sync is done (see doc.go, Timing). If ctx ends first Put
+// returns ctx's error, and the block may still be stored.
 func (s *Store) Put(ctx context.Context, key ebs.Digest, data []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -161,14 +175,15 @@ func (s *Store) Put(ctx context.Context, key ebs.Digest, data []byte) error {
 				return nil
 			}
 			// The Put we waited for failed, maybe for reasons of its own
-			// (its pack broke): try again, as the leader if nobody else is.
+			// (its pack broke), or the claim was a Get's that marked the
+			// key's copy corrupt: try again, as the leader if nobody else is.
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// claim returns the Put in flight for key, or registers and returns a new
+// claim returns the claim on key in flight, or registers and returns a new
 // one with leader true.
 func (s *Store) claim(key ebs.Digest) (call *putCall, leader bool) {
 	s.inflightMu.Lock()
@@ -181,7 +196,7 @@ func (s *Store) claim(key ebs.Digest) (call *putCall, leader bool) {
 	return c, true
 }
 
-// settle ends call, the Put in flight for key, with err.
+// settle ends call, the claim on key, with err.
 func (s *Store) settle(key ebs.Digest, call *putCall, err error) {
 	s.inflightMu.Lock()
 	delete(s.inflight, key)
@@ -192,22 +207,37 @@ func (s *Store) settle(key ebs.Digest, call *putCall, err error) {
 
 // lead does the Put of key registered as call: the index is checked only
 // now, while other Puts of key wait for this one, so a key is appended at
-// most once. The syncer settles call once the group holding it is durable.
+// most once. A key already stored appends nothing but still joins the
+// pending group (a dedup hit takes as long as a write: see doc.go,
+// Timing). The syncer settles call once the group holding it is synced.
 func (s *Store) lead(ctx context.Context, key ebs.Digest, data []byte, call *putCall) error {
 	found, err := has(s.db, key)
-	if err == nil && !found {
-		err = s.append(key, data, call)
-		if err == nil {
-			select {
-			case <-call.done:
-				return call.err
-			case <-ctx.Done():
-				return ctx.Err()
-			}
+	if err == nil {
+		// Dedup hits and appends are timed from here alike.
+		if since := time.Now(); found {
+			s.joinFound(key, call, since)
+		} else {
+			err = s.append(key, data, call, since)
 		}
 	}
-	s.settle(key, call, err)
-	return err
+	if err != nil {
+		s.settle(key, call, err)
+		return err
+	}
+	select {
+	case <-call.done:
+		return call.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// joinFound adds a dedup hit on key, found at since, to the pending group.
+func (s *Store) joinFound(key ebs.Digest, call *putCall, since time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending.join(groupEntry{kind: entryFound, key: key, call: call}, since)
+	s.kickSyncer()
 }
 
 // Get implements store.BlockStore.
@@ -224,6 +254,9 @@ func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, er
 	if err != nil {
 		return dst, err
 	}
+	if loc.corrupt {
+		return dst, fmt.Errorf("packblocks: get %v: %w: its copy was found corrupt; the next Put of the block stores it again", key, store.ErrCorrupt)
+	}
 	cf, err := s.files.acquire(loc.pack)
 	if errors.Is(err, fs.ErrNotExist) {
 		return dst, fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err)
@@ -233,14 +266,15 @@ func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, er
 	}
 	out, err := pack.ReadEntry(cf.f, loc.off, key, dst)
 	s.files.release(cf)
+	if err == nil && len(out)-len(dst) != int(loc.len) {
+		err = fmt.Errorf("%w: %d bytes, index says %d", pack.ErrCorrupt, len(out)-len(dst), loc.len)
+	}
 	if errors.Is(err, pack.ErrCorrupt) {
+		s.dropCorrupt(ctx, key, loc)
 		return dst, fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err)
 	}
 	if err != nil {
 		return dst, fmt.Errorf("packblocks: get %v: %w", key, err)
-	}
-	if n := len(out) - len(dst); n != int(loc.len) {
-		return dst, fmt.Errorf("packblocks: get %v: %w: %d bytes, index says %d", key, store.ErrCorrupt, n, loc.len)
 	}
 	return out, nil
 }

@@ -3,10 +3,11 @@ package packblocks
 import (
 	"bytes"
 	"errors"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 )
@@ -18,11 +19,11 @@ func TestSyncFailure(t *testing.T) {
 	errInjected := errors.New("injected fdatasync failure")
 	var fail atomic.Bool
 	opts := Options{Dir: t.TempDir()}
-	s, err := open(t.Context(), opts, func(f *os.File) error {
+	s, err := open(t.Context(), opts, func(f vfs.File) error {
 		if fail.Load() {
 			return errInjected
 		}
-		return fdatasync(f)
+		return syncData(f)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -131,5 +132,47 @@ func TestFileCacheBounded(t *testing.T) {
 	wg.Wait()
 	if n := s.files.len(); n > 2 {
 		t.Errorf("%d handles cached, want at most 2", n)
+	}
+}
+
+// TestDedupSyncFailure fails the sync that a group of dedup hits alone
+// makes of the active pack: the hit fails, and the pack is broken and
+// retired like after any failed sync, since the kernel may have dropped
+// the dirty pages of appends to it not yet acknowledged.
+func TestDedupSyncFailure(t *testing.T) {
+	errInjected := errors.New("injected fdatasync failure")
+	var fail atomic.Bool
+	s, err := open(t.Context(), Options{Dir: t.TempDir()}, func(f vfs.File) error {
+		if fail.Load() {
+			return errInjected
+		}
+		return syncData(f)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	data := bytes.Repeat([]byte("a"), 1000)
+	key := ebs.Sum(data)
+	if err := s.Put(t.Context(), key, data); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	first := s.active
+	s.mu.Unlock()
+
+	fail.Store(true)
+	if err := s.Put(t.Context(), key, data); !errors.Is(err, errInjected) {
+		t.Errorf("dedup hit with a failing sync: error = %v, want the sync's", err)
+	}
+	s.mu.Lock()
+	broken, active := first.broken, s.active
+	s.mu.Unlock()
+	if broken == nil || active == first {
+		t.Errorf("after a failed sync the active pack is broken=%v and still active=%v; want broken and retired", broken, active == first)
+	}
+	fail.Store(false)
+	if err := s.Put(t.Context(), key, data); err != nil {
+		t.Errorf("dedup hit after the failure: %v", err)
 	}
 }

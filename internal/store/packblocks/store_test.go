@@ -2,6 +2,7 @@ package packblocks_test
 
 import (
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -112,5 +113,19 @@ func TestResumeAfterReopen(t *testing.T) {
 	}
 	for key, data := range blocks {
 		mustRead(t, s, key, data)
+	}
+}
+
+// TestPrivateModes checks that the directories Open creates are 0700 and
+// the packs 0600, whatever the umask: packs hold block data in the clear.
+func TestPrivateModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "store")
+	s := mustOpen(t, packblocks.Options{Dir: dir})
+	mustPut(t, s, 1)
+	for _, d := range []string{filepath.Dir(dir), dir, filepath.Join(dir, "packs"), filepath.Join(dir, "index")} {
+		assertMode(t, d, 0o700)
+	}
+	for _, p := range packPaths(t, dir) {
+		assertMode(t, p, 0o600)
 	}
 }

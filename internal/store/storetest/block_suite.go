@@ -70,6 +70,7 @@ func RunBlockStoreTests(t *testing.T, mk BlockHarnessMaker) {
 		{name: "Closed", fn: testBlockClosed},
 		{name: "Reopen", reopen: true, fn: testBlockReopen},
 		{name: "Corrupt", fn: testBlockCorrupt},
+		{name: "CorruptReplacedByPut", fn: testBlockCorruptReplaced},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -406,4 +407,29 @@ func testBlockCorrupt(t *testing.T, env *blockEnv) {
 		t.Errorf("Get(corrupted) = %d bytes, %v; want ErrCorrupt", len(got), err)
 	}
 	env.check(t, intact, other)
+}
+
+// testBlockCorruptReplaced checks that a copy found corrupt does not make
+// later Puts of the content no-ops: once Get reported ErrCorrupt, the key
+// no longer counts as stored, and the next Put stores the content again.
+// Otherwise one bad sector would poison every later snapshot holding that
+// block, each Put acknowledged while its good bytes are thrown away.
+func testBlockCorruptReplaced(t *testing.T, env *blockEnv) {
+	c, ok := env.h.(BlockCorrupter)
+	if !ok {
+		t.Skip("the harness cannot corrupt blocks")
+	}
+	key, data := env.block(ebs.BlockSize)
+	env.put(t, key, data)
+	if err := c.Corrupt(env.ctx, key); err != nil {
+		t.Fatalf("Corrupt: %v", err)
+	}
+	if _, err := env.bs.Get(env.ctx, key, nil); !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("Get(corrupted) error = %v, want ErrCorrupt", err)
+	}
+	if ok, err := env.bs.Has(env.ctx, key); err != nil || ok {
+		t.Errorf("Has(key found corrupt) = %v, %v; want false, nil", ok, err)
+	}
+	env.put(t, key, data)
+	env.check(t, key, data)
 }
