@@ -1,0 +1,5 @@
+//go:build !race
+
+package powerloss_test
+
+const raceEnabled = false
