@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/snapshot"
@@ -192,6 +193,7 @@ func FuzzStartSnapshotBody(f *testing.F) {
 		`{"volumeSize":8}`, `{"Tags":[{"Key":"k","Value":"v"},{}]}`, `{"Tags":[null]}`, `{"Tags":null,"Encrypted":false}`,
 		`{"Description":"\ud800","ClientToken":"\u0000","KmsKeyArn":"arn","ParentSnapshotId":"snap-1","Timeout":4320}`,
 		`{"VolumeSize":1,"VolumeSize":null}`, `[1]`, `{"a":{"b":[[[]]]}}`, `{"Timeout":9223372036854775808}`,
+		"{\"Tags\":[{\"Key\":\"\xff\",\"Value\":\"\\ud83d\\ude00\"}],\"ClientToken\":\"\\udc00\\ufffd\xef\xbf\xbd\"}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -208,7 +210,16 @@ func FuzzStartSnapshotBody(f *testing.F) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("POST", "/snapshots", bytes.NewReader(body)))
 
-		want, ok := referenceStartInput(body)
+		want, ok, text := referenceStartInput(body)
+		if ok && !text {
+			if w.Code != 400 || w.Header().Get("X-Amzn-ErrorType") != "ValidationException" {
+				t.Fatalf("body %q: status %d %s, want 400 ValidationException", body, w.Code, w.Header().Get("X-Amzn-ErrorType"))
+			}
+			if got != nil {
+				t.Fatalf("body %q reached the service", body)
+			}
+			return
+		}
 		if !ok {
 			if w.Code != 400 || w.Header().Get("X-Amzn-ErrorType") != "SerializationException" {
 				t.Fatalf("body %q: status %d %s, want 400 SerializationException", body, w.Code, w.Header().Get("X-Amzn-ErrorType"))
@@ -229,27 +240,31 @@ func FuzzStartSnapshotBody(f *testing.F) {
 }
 
 // referenceStartInput decodes a StartSnapshot body the slow, obvious way.
-func referenceStartInput(body []byte) (snapshot.StartInput, bool) {
-	var in snapshot.StartInput
+// ok reports whether it decodes; text whether its string members are the
+// text they decode to.
+func referenceStartInput(body []byte) (in snapshot.StartInput, ok, text bool) {
 	if len(bytes.Trim(body, " \t\r\n")) == 0 {
-		return in, true
+		return in, true, true
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.UseNumber()
 	var v any
 	if err := d.Decode(&v); err != nil {
-		return in, false
+		return in, false, true
 	}
 	if _, err := d.Token(); err != io.EOF {
-		return in, false // trailing data
+		return in, false, true // trailing data
 	}
 	if v == nil {
-		return in, true
+		return in, true, true
 	}
 	obj, isObj := v.(map[string]any)
 	if !isObj {
-		return in, false
+		return in, false, true
 	}
+	var raws map[string]json.RawMessage
+	_ = json.Unmarshal(body, &raws)
+	text = true
 	str := func(m map[string]any, k string) (*string, bool) {
 		switch x := m[k].(type) {
 		case nil:
@@ -258,6 +273,14 @@ func referenceStartInput(body []byte) (snapshot.StartInput, bool) {
 			return &x, true
 		}
 		return nil, false
+	}
+	// member is str that also checks the token's text.
+	member := func(m map[string]any, raw map[string]json.RawMessage, k string) (*string, bool) {
+		v, good := str(m, k)
+		if v != nil && !referenceText(raw[k], *v) {
+			text = false
+		}
+		return v, good
 	}
 	integer := func(k string) (*int64, bool) {
 		switch x := obj[k].(type) {
@@ -269,7 +292,7 @@ func referenceStartInput(body []byte) (snapshot.StartInput, bool) {
 		}
 		return nil, false
 	}
-	ok := true
+	ok = true
 	check := func(good bool) {
 		ok = ok && good
 	}
@@ -278,13 +301,13 @@ func referenceStartInput(body []byte) (snapshot.StartInput, bool) {
 	check(good)
 	in.Timeout, good = integer("Timeout")
 	check(good)
-	in.ParentSnapshotID, good = str(obj, "ParentSnapshotId")
+	in.ParentSnapshotID, good = member(obj, raws, "ParentSnapshotId")
 	check(good)
-	in.Description, good = str(obj, "Description")
+	in.Description, good = member(obj, raws, "Description")
 	check(good)
-	in.ClientToken, good = str(obj, "ClientToken")
+	in.ClientToken, good = member(obj, raws, "ClientToken")
 	check(good)
-	in.KMSKeyARN, good = str(obj, "KmsKeyArn")
+	in.KMSKeyARN, good = member(obj, raws, "KmsKeyArn")
 	check(good)
 	switch x := obj["Encrypted"].(type) {
 	case nil:
@@ -297,19 +320,49 @@ func referenceStartInput(body []byte) (snapshot.StartInput, bool) {
 	case nil:
 	case []any:
 		in.Tags = []ebs.Tag{}
-		for _, e := range x {
+		var rawTags []map[string]json.RawMessage
+		_ = json.Unmarshal(raws["Tags"], &rawTags)
+		for i, e := range x {
 			m, isMap := e.(map[string]any)
 			if !isMap {
 				check(false)
 				break
 			}
-			k, good1 := str(m, "Key")
-			v, good2 := str(m, "Value")
+			k, good1 := member(m, rawTags[i], "Key")
+			v, good2 := member(m, rawTags[i], "Value")
 			check(good1 && good2)
 			in.Tags = append(in.Tags, ebs.Tag{Key: deref(k), Value: deref(v)})
 		}
 	default:
 		check(false)
 	}
-	return in, ok
+	return in, ok, text
+}
+
+// referenceText reports whether the JSON string token raw is the text s
+// it decodes to: UTF-8, and with no U+FFFD in s that raw does not spell
+// (the decoder puts one in place of whatever is not text).
+func referenceText(raw []byte, s string) bool {
+	if !utf8.Valid(raw) {
+		return false
+	}
+	spelled := 0
+	for i := 0; i < len(raw); {
+		switch {
+		case raw[i] == '\\' && raw[i+1] == 'u':
+			if strings.EqualFold(string(raw[i+2:i+6]), "fffd") {
+				spelled++
+			}
+			i += 6
+		case raw[i] == '\\':
+			i += 2
+		default:
+			r, n := utf8.DecodeRune(raw[i:])
+			if r == utf8.RuneError {
+				spelled++
+			}
+			i += n
+		}
+	}
+	return strings.Count(s, "\ufffd") == spelled
 }

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/ebsd/ebsd/internal/blockcipher"
@@ -45,6 +46,12 @@ func (s *Service) encryption(in StartInput, parent *store.Snapshot, rec *store.S
 		if arn, err = s.keys.DefaultKeyARN(in.AccountID); err != nil {
 			return ebs.Wrap(opStart, ebs.KindInternal, err, "create the account's default KMS key")
 		}
+	} else if owner := keyAccount(arn); owner != in.AccountID {
+		// AWS refuses another account's key unless its key policy grants
+		// the caller; this KMS has no grants. Checked before Has, so the
+		// answer says nothing of which keys this server holds.
+		return ebs.E(opStart, ebs.KindAccessDenied, ebs.ReasonDependencyAccessDenied,
+			"Account %s is not authorized to use the KMS key '%s': a snapshot can be encrypted only with a key of its own account.", in.AccountID, arn)
 	} else if !s.keys.Has(arn) {
 		return ebs.E(opStart, ebs.KindInvalid, ebs.ReasonInvalidCustomerKey,
 			"The KMS key '%s' is not configured on this server. Add it with 'ebsd kms-key add %s' (or use Encrypted without KmsKeyArn for the account's default key).", arn, arn)
@@ -55,6 +62,17 @@ func (s *Service) encryption(in StartInput, parent *store.Snapshot, rec *store.S
 	}
 	rec.Encrypted, rec.KMSKeyARN, rec.WrappedKey = true, arn, wrapped
 	return nil
+}
+
+// keyAccount returns the account that owns the KMS key named arn: the
+// fifth field of arn:partition:kms:region:account:key/id. It returns ""
+// when arn has no account field in that place, which no account owns.
+func keyAccount(arn string) string {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) < 6 || !strings.HasPrefix(f[5], "key/") {
+		return ""
+	}
+	return f[4]
 }
 
 // cipherCacheSize bounds the number of unwrapped data keys kept in memory.

@@ -128,7 +128,11 @@ func (s *Service) getBuf() *[]byte  { return s.bufs.Get().(*[]byte) }
 func (s *Service) putBuf(b *[]byte) { s.bufs.Put(b) }
 
 // internal wraps an unexpected storage error for the wire layer, which logs
-// the cause and shows the client a generic message.
+// the cause and shows the client a generic message; a full disk gets its
+// own retryable error (storage_full.go).
 func internal(op string, err error) error {
+	if e := storageFull(op, err); e != nil {
+		return e
+	}
 	return ebs.Wrap(op, ebs.KindInternal, err, "internal error")
 }

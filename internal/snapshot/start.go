@@ -66,9 +66,6 @@ func (s *Service) StartSnapshot(ctx context.Context, in StartInput) (*SnapshotOu
 	if err := s.encryption(in, parent, &rec); err != nil {
 		return nil, err
 	}
-	if err := s.checkPendingQuota(ctx, in.AccountID); err != nil {
-		return nil, err
-	}
 
 	// Snapshot IDs are random: retry the vanishingly rare collision.
 	for attempt := 0; ; attempt++ {
@@ -87,11 +84,22 @@ func (s *Service) StartSnapshot(ctx context.Context, in StartInput) (*SnapshotOu
 				return nil, internal(opStart, err)
 			}
 		}
-		err = s.meta.CreateSnapshot(ctx, rec, idem)
+		// The store counts the account's pending snapshots and inserts in
+		// one atomic step: a count here, then an insert, would let
+		// concurrent requests all pass the count.
+		err = s.meta.CreateSnapshot(ctx, rec, idem, s.maxPending)
 		if err == nil {
 			s.log.InfoContext(ctx, "snapshot started", "snapshot", id, "account", rec.OwnerID,
 				"volume_size_gib", rec.VolumeSize, "parent", rec.ParentID, "encrypted", rec.Encrypted)
 			return out, nil
+		}
+		if errors.Is(err, store.ErrLimit) {
+			// The store reports ErrExists first, so this is not a retry of
+			// a request that created its snapshot.
+			e := ebs.E(opStart, ebs.KindConcurrentLimit, "",
+				"You have reached the limit of %d pending snapshots for this account. Complete some of them (or let them time out) and retry.", s.maxPending)
+			e.Err = err
+			return nil, e
 		}
 		if !errors.Is(err, store.ErrExists) || attempt > 8 {
 			return nil, internal(opStart, err)
@@ -175,26 +183,6 @@ func (s *Service) parent(ctx context.Context, in StartInput) (store.Snapshot, er
 			*in.VolumeSize, p.VolumeSize, id)
 	}
 	return p, nil
-}
-
-// checkPendingQuota refuses a new snapshot when the account already has
-// as many pending snapshots as allowed.
-func (s *Service) checkPendingQuota(ctx context.Context, account string) error {
-	n := 0
-	err := s.meta.ScanSnapshots(ctx, func(snap store.Snapshot) (bool, error) {
-		if snap.OwnerID == account {
-			n++
-		}
-		return n < s.maxPending, nil
-	}, store.StatePending, store.StateCompleting)
-	if err != nil {
-		return internal(opStart, err)
-	}
-	if n >= s.maxPending {
-		return ebs.E(opStart, ebs.KindConcurrentLimit, "",
-			"You have reached the limit of %d pending snapshots for this account. Complete some of them (or let them time out) and retry.", s.maxPending)
-	}
-	return nil
 }
 
 // newSnapshotID returns "snap-0" followed by 16 random hex digits: 17 hex

@@ -14,37 +14,54 @@ const timedOutMessage = "Snapshot timed out"
 // errUnchanged aborts an UpdateSnapshot whose precondition no longer holds.
 var errUnchanged = errors.New("snapshot changed concurrently")
 
+// errWritten aborts an expiry: the snapshot was written to since it was
+// read, so it is no longer idle.
+var errWritten = errors.New("snapshot written to since it was read")
+
+// idle reports whether snap has seen no write (nor, when it has none, its
+// start) for its Timeout at now. The timeout is an idle timer: each
+// PutSnapshotBlock restarts it (spec §7.3).
+func idle(snap store.Snapshot, now time.Time) bool {
+	since := snap.StartTime
+	if snap.LastActivity.After(since) {
+		since = snap.LastActivity
+	}
+	return !now.Before(since.Add(snap.Timeout))
+}
+
 // expireIfIdle moves a pending snapshot that has seen no write for its
 // Timeout to the error state, as AWS does, and reports whether it did (or
-// found it already gone from pending). The timeout is an idle timer: each
-// PutSnapshotBlock restarts it (spec §7.3).
+// found it already gone from pending).
+//
+// snap may be stale: a PutBlock can land between the read of snap and
+// the update. So the update decides again on the record the store gives
+// it, whose LastActivity no PutBlock can change until the update is stored:
+// a write that was acknowledged before the update always keeps the
+// snapshot alive, and one that comes after finds it not writable.
 func (s *Service) expireIfIdle(ctx context.Context, snap store.Snapshot) (bool, error) {
 	now := s.now()
-	// Fast path, taken by almost every write: not even the start is old
-	// enough, so no need to read the last activity.
-	if now.Before(snap.StartTime.Add(snap.Timeout)) {
+	// Fast path, taken by almost every write: no need for an update.
+	if !idle(snap, now) {
 		return false, nil
 	}
-	last, err := s.meta.LastActivity(ctx, snap.ID)
-	if err != nil {
-		return false, err
-	}
-	if now.Before(last.Add(snap.Timeout)) {
-		return false, nil
-	}
-	_, err = s.meta.UpdateSnapshot(ctx, snap.ID, func(rec *store.Snapshot) error {
+	_, err := s.meta.UpdateSnapshot(ctx, snap.ID, func(rec *store.Snapshot) error {
 		if rec.State != store.StatePending {
 			return errUnchanged
+		}
+		if !idle(*rec, now) {
+			return errWritten
 		}
 		rec.State = store.StateError
 		rec.StateMessage = timedOutMessage
 		rec.CompleteTime = now
 		return nil
 	})
-	if errors.Is(err, errUnchanged) {
+	switch {
+	case errors.Is(err, errUnchanged):
 		return true, nil
-	}
-	if err != nil {
+	case errors.Is(err, errWritten):
+		return false, nil
+	case err != nil:
 		return false, err
 	}
 	s.log.InfoContext(ctx, "snapshot timed out", "snapshot", snap.ID, "timeout", snap.Timeout)

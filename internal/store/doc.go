@@ -4,7 +4,12 @@
 //
 // Backends store and retrieve; they never validate API input. Every rule of
 // the EBS direct APIs (which status accepts writes, lineage, checksums,
-// tokens) lives above these interfaces, in package snapshot. What a backend
+// tokens) lives above these interfaces, in package snapshot, except where a
+// rule must hold under concurrency: then the contract makes it part of one
+// atomic operation (CreateSnapshot's limit of pending snapshots, PutBlock
+// refusing a snapshot that left StatePending, UpdateSnapshot giving fn the
+// last activity), because a check in one call and an act in another would
+// let concurrent requests, or other nodes, slip in between. What a backend
 // must guarantee is written on each method below, and the conformance suite
 // in storetest checks exactly those sentences, so that every backend
 // (embedded Pebble and pack files today, PostgreSQL and S3 later) behaves

@@ -10,6 +10,10 @@ var (
 	// ErrExists means a create found the record already there.
 	ErrExists = errors.New("store: already exists")
 
+	// ErrLimit means CreateSnapshot found the owner at its limit of
+	// pending snapshots.
+	ErrLimit = errors.New("store: limit of pending snapshots reached")
+
 	// ErrNotWritable means PutBlock found the snapshot not in StatePending.
 	ErrNotWritable = errors.New("store: snapshot does not accept writes")
 

@@ -20,7 +20,19 @@ type MetaStore interface {
 	// its idempotency record, atomically: both or neither. It returns
 	// ErrExists, storing nothing, when a snapshot with s.ID or an
 	// idempotency record with idem's (OwnerID, ClientToken) already exists.
-	CreateSnapshot(ctx context.Context, s Snapshot, idem *Idempotency) error
+	//
+	// maxPending bounds the snapshots of s.OwnerID that are pending, that
+	// is in StatePending or StateCompleting: when maxPending > 0 and s is
+	// pending, CreateSnapshot returns ErrLimit, storing nothing, if the
+	// owner already has maxPending or more of them. The count and the
+	// insert are one atomic step, so concurrent creates never exceed
+	// maxPending. ErrExists takes precedence over ErrLimit, so that a
+	// retried request finds its idempotency record even at the limit.
+	// The count must not cost a scan of other owners' snapshots: backends
+	// keep it per owner, in the same atomic write as every state change
+	// that enters or leaves pending (in SQL, a counter row per owner updated
+	// in the same transaction as the snapshot row).
+	CreateSnapshot(ctx context.Context, s Snapshot, idem *Idempotency, maxPending int) error
 
 	// GetSnapshot returns the record of snapshot id, or ErrNotFound.
 	GetSnapshot(ctx context.Context, id string) (Snapshot, error)
@@ -29,9 +41,13 @@ type MetaStore interface {
 	// left, atomically with respect to other UpdateSnapshot and PutBlock
 	// calls on the same snapshot: no PutBlock is in flight while fn runs, so
 	// a PutBlock that returned nil before UpdateSnapshot changed State is
-	// visible to OwnBlocks afterwards. fn must not change ID. When fn
-	// returns an error nothing is stored and UpdateSnapshot returns it.
-	// It returns ErrNotFound when the snapshot does not exist.
+	// visible to OwnBlocks afterwards, and the record fn gets carries that
+	// PutBlock's time in LastActivity. fn must not change ID; a change to
+	// LastActivity is not stored. When fn returns an error nothing is stored
+	// and UpdateSnapshot returns it. fn may be called more than once (a SQL
+	// backend retries a transaction that lost a race), so it must only
+	// compute the new record from the one it gets. It returns ErrNotFound
+	// when the snapshot does not exist.
 	UpdateSnapshot(ctx context.Context, id string, fn func(*Snapshot) error) (Snapshot, error)
 
 	// ScanSnapshots calls fn for every snapshot in one of the given states
@@ -46,14 +62,10 @@ type MetaStore interface {
 
 	// PutBlock maps block index of snapshot id to ref, replacing any earlier
 	// mapping of that index in that snapshot, and records now as the
-	// snapshot's last activity. It returns ErrNotFound when the snapshot does
+	// snapshot's LastActivity. It returns ErrNotFound when the snapshot does
 	// not exist and ErrNotWritable, storing nothing, when its State is not
 	// StatePending. It is durable when it returns.
 	PutBlock(ctx context.Context, id string, index int32, ref BlockRef, now time.Time) error
-
-	// LastActivity returns the time of the last PutBlock on snapshot id, or
-	// the zero time when it has none.
-	LastActivity(ctx context.Context, id string) (time.Time, error)
 
 	// OwnBlocks calls fn for each block written in snapshot id itself (not
 	// inherited), in ascending index order starting at start, until fn

@@ -30,6 +30,11 @@ func (s State) Status() ebs.Status {
 	}
 }
 
+// Pending reports whether a snapshot in state s is pending on the wire
+// (not yet completed or failed), and so counts against its owner's limit
+// of pending snapshots.
+func (s State) Pending() bool { return s == StatePending || s == StateCompleting }
+
 func (s State) String() string {
 	switch s {
 	case StatePending:
@@ -45,8 +50,9 @@ func (s State) String() string {
 }
 
 // Snapshot is the stored record of one snapshot. Backends persist every field
-// and give it back unchanged; they interpret only ID, State and, for
-// ScanSnapshots, nothing else.
+// and give it back unchanged, except LastActivity, which is theirs to keep;
+// they interpret only ID, OwnerID (for the limit of pending snapshots) and
+// State.
 type Snapshot struct {
 	ID           string // "snap-" + 17 lowercase hex digits
 	OwnerID      string // the 12-digit account that started it
@@ -67,6 +73,12 @@ type Snapshot struct {
 	StartTime    time.Time
 	Timeout      time.Duration // idle timeout of a pending snapshot
 	CompleteTime time.Time     // when it entered StateCompleted or StateError
+
+	// LastActivity is the time of the last PutBlock on the snapshot, the
+	// zero time when it has none. The store keeps it: PutBlock sets it,
+	// every record the store returns carries it, and CreateSnapshot and
+	// UpdateSnapshot ignore what the caller put there.
+	LastActivity time.Time
 
 	// What CompleteSnapshot asked for, checked while StateCompleting.
 	ExpectedBlocks   int64

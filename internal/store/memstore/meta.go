@@ -26,6 +26,7 @@ type Meta struct {
 	snapshots map[string]*snapshotEntry
 	idem      map[idemKey]store.Idempotency
 	secrets   map[string][]byte
+	pending   map[string]int // owner -> snapshots with State.Pending()
 }
 
 var _ store.MetaStore = (*Meta)(nil)
@@ -36,9 +37,17 @@ type snapshotEntry struct {
 	writeMu sync.RWMutex
 
 	// Guarded by Meta.mu.
-	record   store.Snapshot
+	record   store.Snapshot           // with a zero LastActivity: activity holds it
 	blocks   map[int32]store.BlockRef // the snapshot's own writes
 	activity time.Time
+}
+
+// snapshot returns a copy of the record with its LastActivity. Meta.mu
+// must be held.
+func (e *snapshotEntry) snapshot() store.Snapshot {
+	s := cloneSnapshot(e.record)
+	s.LastActivity = e.activity
+	return s
 }
 
 type idemKey struct{ owner, token string }
@@ -49,6 +58,7 @@ func NewMeta() *Meta {
 		snapshots: make(map[string]*snapshotEntry),
 		idem:      make(map[idemKey]store.Idempotency),
 		secrets:   make(map[string][]byte),
+		pending:   make(map[string]int),
 	}
 }
 
@@ -58,8 +68,9 @@ func errNoSnapshot(op, id string) error {
 	return fmt.Errorf("memstore: %s: snapshot %q: %w", op, id, store.ErrNotFound)
 }
 
-// CreateSnapshot implements store.MetaStore.
-func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.Idempotency) error {
+// CreateSnapshot implements store.MetaStore. The pending count of each
+// owner is kept in m.pending, under the mutex that also guards the insert.
+func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.Idempotency, maxPending int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -68,15 +79,36 @@ func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.I
 	if _, ok := m.snapshots[s.ID]; ok {
 		return fmt.Errorf("memstore: CreateSnapshot: snapshot %q: %w", s.ID, store.ErrExists)
 	}
+	var k idemKey
 	if idem != nil {
-		k := idemKey{idem.OwnerID, idem.ClientToken}
+		k = idemKey{idem.OwnerID, idem.ClientToken}
 		if _, ok := m.idem[k]; ok {
 			return fmt.Errorf("memstore: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, store.ErrExists)
 		}
+	}
+	if s.State.Pending() && maxPending > 0 && m.pending[s.OwnerID] >= maxPending {
+		return fmt.Errorf("memstore: CreateSnapshot: %s has %d pending snapshots: %w", s.OwnerID, m.pending[s.OwnerID], store.ErrLimit)
+	}
+	if idem != nil {
 		m.idem[k] = cloneIdempotency(*idem)
 	}
+	s.LastActivity = time.Time{}
 	m.snapshots[s.ID] = &snapshotEntry{record: cloneSnapshot(s), blocks: make(map[int32]store.BlockRef)}
+	m.count(store.Snapshot{}, s)
 	return nil
+}
+
+// count moves a snapshot's contribution to the pending counts from what
+// its record was to what it is. m.mu must be held.
+func (m *Meta) count(was, is store.Snapshot) {
+	if was.State.Pending() {
+		if m.pending[was.OwnerID]--; m.pending[was.OwnerID] == 0 {
+			delete(m.pending, was.OwnerID)
+		}
+	}
+	if is.State.Pending() {
+		m.pending[is.OwnerID]++
+	}
 }
 
 // GetSnapshot implements store.MetaStore.
@@ -90,7 +122,7 @@ func (m *Meta) GetSnapshot(_ context.Context, id string) (store.Snapshot, error)
 	if !ok {
 		return store.Snapshot{}, errNoSnapshot("GetSnapshot", id)
 	}
-	return cloneSnapshot(e.record), nil
+	return e.snapshot(), nil
 }
 
 // entry returns the entry of snapshot id.
@@ -116,8 +148,10 @@ func (m *Meta) UpdateSnapshot(_ context.Context, id string, fn func(*store.Snaps
 	e.writeMu.Lock()
 	defer e.writeMu.Unlock()
 
+	// Holding writeMu, no PutBlock of the snapshot is in flight: the
+	// activity fn sees is final until the update is stored.
 	m.mu.Lock()
-	s := cloneSnapshot(e.record)
+	s := e.snapshot()
 	m.mu.Unlock()
 	if err := fn(&s); err != nil {
 		return store.Snapshot{}, err
@@ -131,8 +165,10 @@ func (m *Meta) UpdateSnapshot(_ context.Context, id string, fn func(*store.Snaps
 	if m.closed {
 		return store.Snapshot{}, errClosed("UpdateSnapshot")
 	}
+	s.LastActivity = time.Time{}
+	m.count(e.record, s)
 	e.record = cloneSnapshot(s)
-	return cloneSnapshot(s), nil
+	return e.snapshot(), nil
 }
 
 // ScanSnapshots implements store.MetaStore. It calls fn on a copy of the
@@ -146,7 +182,7 @@ func (m *Meta) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool,
 	var found []store.Snapshot
 	for _, e := range m.snapshots {
 		if len(states) == 0 || slices.Contains(states, e.record.State) {
-			found = append(found, cloneSnapshot(e.record))
+			found = append(found, e.snapshot())
 		}
 	}
 	m.mu.Unlock()
@@ -215,6 +251,6 @@ func (m *Meta) Close() error {
 		return errClosed("Close")
 	}
 	m.closed = true
-	m.snapshots, m.idem, m.secrets = nil, nil, nil
+	m.snapshots, m.idem, m.secrets, m.pending = nil, nil, nil, nil
 	return nil
 }

@@ -33,20 +33,6 @@ func (m *Meta) PutBlock(_ context.Context, id string, index int32, ref store.Blo
 	return nil
 }
 
-// LastActivity implements store.MetaStore. A snapshot that does not exist
-// has no activity: it returns the zero time.
-func (m *Meta) LastActivity(_ context.Context, id string) (time.Time, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return time.Time{}, errClosed("LastActivity")
-	}
-	if e, ok := m.snapshots[id]; ok {
-		return e.activity, nil
-	}
-	return time.Time{}, nil
-}
-
 // OwnBlocks implements store.MetaStore. It calls fn on a copy of the
 // mappings taken when it starts, without holding any lock. A snapshot that
 // does not exist has no blocks.

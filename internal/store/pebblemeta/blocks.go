@@ -15,7 +15,7 @@ import (
 // one synced batch while holding its stripe's read lock, so that
 // UpdateSnapshot cannot change the state it checked until it is durable.
 func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time) error {
-	if err := s.enter("PutBlock"); err != nil {
+	if err := s.enterWrite("PutBlock"); err != nil {
 		return err
 	}
 	defer s.gate.leave()
@@ -51,27 +51,22 @@ func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.
 	return nil
 }
 
-// LastActivity implements store.MetaStore. A snapshot that does not exist
-// has no activity: it returns the zero time.
-func (s *Store) LastActivity(ctx context.Context, id string) (time.Time, error) {
-	if err := s.enter("LastActivity"); err != nil {
-		return time.Time{}, err
-	}
-	defer s.gate.leave()
-	if err := ctx.Err(); err != nil {
-		return time.Time{}, err
-	}
+// activity returns the time of the last PutBlock on snapshot id, or the
+// zero time when it has none. Read under the snapshot's stripe lock, it is
+// final until the lock is released.
+func (s *Store) activity(id string) (time.Time, error) {
 	v, err := s.get(activityKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return time.Time{}, nil
 	}
-	if err == nil {
-		var t time.Time
-		if t, err = decodeTime(v); err == nil {
-			return t, nil
-		}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("activity of snapshot %q: %w", id, err)
 	}
-	return time.Time{}, fmt.Errorf("pebblemeta: LastActivity %q: %w", id, err)
+	t, err := decodeTime(v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("activity of snapshot %q: %w", id, err)
+	}
+	return t, nil
 }
 
 // OwnBlocks implements store.MetaStore. A snapshot that does not exist has

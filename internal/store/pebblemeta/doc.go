@@ -9,6 +9,7 @@
 //
 //	S id                          snapshot record (version byte + JSON)
 //	P state id                    empty: index of pending and completing snapshots
+//	O len owner id                empty: the same, by owner (the limit of CreateSnapshot)
 //	I owner 0x00 token            idempotency record (version byte + JSON)
 //	W len id index                BlockRef: the snapshot's own writes
 //	L len root index ^depth id    BlockRef: the lineage layout
@@ -44,10 +45,27 @@
 // flight. What PutBlock needs of a record (state, root, depth) is cached,
 // filled under the read lock and refreshed under the write lock. Creating
 // snapshots and secrets serializes on a mutex to make check-and-insert
-// atomic.
+// atomic; for snapshots the check includes the count of the owner's O
+// keys, which UpdateSnapshot keeps in the same batch as the P keys.
+// UpdateSnapshot gives fn the A key's time read under the write lock, so
+// no PutBlock can land between what fn decides and what is stored.
 //
 // Close waits for the calls in flight, so it must not be called from a
 // callback of the store's own methods; UpdateSnapshot's fn must not call
 // PutBlock or UpdateSnapshot (it holds a stripe lock that another snapshot
 // may share).
+//
+// # A full disk
+//
+// Everything lives on Options.FS (any Pebble vfs.FS, so a test can cut the
+// power with vfs.NewCrashableMem). Pebble does not cope with a full disk:
+// opening replays the log into a table and retries a failed flush
+// forever, and a failed log write panics. So the store keeps away from
+// it (space.go): Open opens read-only when less than MinFreeBytes plus
+// the log's size is free, and reopens for writing, inside gate.exclusive,
+// once that much is free; writes refuse with a SpaceError (errors.Is
+// syscall.ENOSPC) while read-only or below half of MinFreeBytes, and
+// CheckSpace tells the server to stop taking blocks below MinFreeBytes.
+// Pebble's error log is rate-limited, and Open gives up when its context
+// ends.
 package pebblemeta

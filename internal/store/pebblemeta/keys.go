@@ -11,6 +11,7 @@ import (
 const (
 	spaceSnapshot    = 'S'
 	spaceState       = 'P'
+	spacePending     = 'O'
 	spaceIdempotency = 'I'
 	spaceWrite       = 'W'
 	spaceLayout      = 'L'
@@ -20,14 +21,20 @@ const (
 )
 
 // formatVersion is the version of the keyspaces, stored under the V key.
-// Open refuses a store of another version.
-const formatVersion = 1
+// Open upgrades a store of an older version (see upgrade.go) and refuses
+// one of a newer version. Version 2 added the O keys.
+const formatVersion = 2
 
 func snapshotKey(id string) []byte { return append([]byte{spaceSnapshot}, id...) }
 
 func stateKey(state store.State, id string) []byte {
 	return append([]byte{spaceState, byte(state)}, id...)
 }
+
+// pendingPrefix is the prefix of the O keys of owner's pending snapshots.
+func pendingPrefix(owner string) []byte { return appendString([]byte{spacePending}, owner) }
+
+func pendingKey(owner, id string) []byte { return append(pendingPrefix(owner), id...) }
 
 func idempotencyKey(owner, token string) []byte {
 	k := append([]byte{spaceIdempotency}, owner...)

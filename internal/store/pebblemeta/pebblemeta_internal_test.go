@@ -37,7 +37,7 @@ func TestMergeViewMatchesReference(t *testing.T) {
 		recs[rec.ID] = rec
 		ids = append(ids, rec.ID)
 		for _, ms := range []store.MetaStore{s, ref} {
-			if err := ms.CreateSnapshot(ctx, rec, nil); err != nil {
+			if err := ms.CreateSnapshot(ctx, rec, nil, 0); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -12,14 +12,15 @@ import (
 )
 
 // indexed reports whether snapshots in state have a P key, which makes
-// scanning them cheap.
-func indexed(state store.State) bool {
-	return state == store.StatePending || state == store.StateCompleting
-}
+// scanning them cheap, and an O key, which makes counting an owner's cheap.
+func indexed(state store.State) bool { return state.Pending() }
 
-// CreateSnapshot implements store.MetaStore.
-func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency) error {
-	if err := s.enter("CreateSnapshot"); err != nil {
+// CreateSnapshot implements store.MetaStore. createMu makes the checks and
+// the insert one step; the limit counts the owner's O keys, at most
+// maxPending of them, so it costs neither a record read nor other owners'
+// snapshots.
+func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency, maxPending int) error {
+	if err := s.enterWrite("CreateSnapshot"); err != nil {
 		return err
 	}
 	defer s.gate.leave()
@@ -36,6 +37,7 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 	_ = b.Set(snapshotKey(snap.ID), rec, nil)
 	if indexed(snap.State) {
 		_ = b.Set(stateKey(snap.State, snap.ID), nil, nil)
+		_ = b.Set(pendingKey(snap.OwnerID, snap.ID), nil, nil)
 	}
 	var idemKey []byte
 	if idem != nil {
@@ -55,6 +57,15 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 	if idemKey != nil {
 		if err := s.absent(idemKey); err != nil {
 			return fmt.Errorf("pebblemeta: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, err)
+		}
+	}
+	if indexed(snap.State) && maxPending > 0 {
+		n, err := s.countPending(ctx, snap.OwnerID, maxPending)
+		if err != nil {
+			return fmt.Errorf("pebblemeta: CreateSnapshot %q: %w", snap.ID, err)
+		}
+		if n >= maxPending {
+			return fmt.Errorf("pebblemeta: CreateSnapshot: %s has %d pending snapshots: %w", snap.OwnerID, n, store.ErrLimit)
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -86,6 +97,9 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (store.Snapshot, err
 		return store.Snapshot{}, err
 	}
 	rec, err := s.getSnapshot(id)
+	if err == nil {
+		rec.LastActivity, err = s.activity(id)
+	}
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: GetSnapshot: %w", err)
 	}
@@ -93,9 +107,10 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (store.Snapshot, err
 }
 
 // UpdateSnapshot implements store.MetaStore. fn runs with the lock of id's
-// stripe held, so it must not call PutBlock or UpdateSnapshot.
+// stripe held, so it must not call PutBlock or UpdateSnapshot; that lock
+// also keeps PutBlock from moving the last activity fn is given.
 func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
-	if err := s.enter("UpdateSnapshot"); err != nil {
+	if err := s.enterWrite("UpdateSnapshot"); err != nil {
 		return store.Snapshot{}, err
 	}
 	defer s.gate.leave()
@@ -110,13 +125,19 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	if err != nil {
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: %w", err)
 	}
-	was := snap.State
+	activity, err := s.activity(id)
+	if err != nil {
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: %w", err)
+	}
+	snap.LastActivity = activity
+	was := snap
 	if err := fn(&snap); err != nil {
 		return store.Snapshot{}, err
 	}
 	if snap.ID != id {
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: fn changed ID %q to %q", id, snap.ID)
 	}
+	snap.LastActivity = activity // the A key is the truth; fn cannot move it
 	rec, err := encodeSnapshot(snap)
 	if err != nil {
 		return store.Snapshot{}, err
@@ -125,12 +146,14 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.Set(snapshotKey(id), rec, nil)
-	if was != snap.State {
-		if indexed(was) {
-			_ = b.Delete(stateKey(was, id), nil)
+	if was.State != snap.State || was.OwnerID != snap.OwnerID {
+		if indexed(was.State) {
+			_ = b.Delete(stateKey(was.State, id), nil)
+			_ = b.Delete(pendingKey(was.OwnerID, id), nil)
 		}
 		if indexed(snap.State) {
 			_ = b.Set(stateKey(snap.State, id), nil, nil)
+			_ = b.Set(pendingKey(snap.OwnerID, id), nil, nil)
 		}
 	}
 	if err := b.Commit(pebble.Sync); err != nil {
@@ -162,6 +185,9 @@ func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool
 			if len(states) > 0 && !slices.Contains(states, snap.State) {
 				return true, nil
 			}
+			if snap.LastActivity, err = s.activity(snap.ID); err != nil {
+				return false, err
+			}
 			return cb.call(snap)
 		})
 		return cb.result("ScanSnapshots", err)
@@ -180,6 +206,9 @@ func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool
 		}
 		if !slices.Contains(states, snap.State) {
 			return true, nil // it changed state since the iterator was made
+		}
+		if snap.LastActivity, err = s.activity(snap.ID); err != nil {
+			return false, err
 		}
 		return cb.call(snap)
 	})

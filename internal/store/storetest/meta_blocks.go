@@ -71,10 +71,7 @@ func testMetaPutBlockNotWritable(t *testing.T, env *metaEnv) {
 			moved := metaRoot(metaID(2*i+1), store.StatePending)
 			metaCreate(t, env, created, moved)
 			metaPut(t, env, moved.ID, 1, 2)
-			before, err := env.ms.LastActivity(env.ctx, moved.ID)
-			if err != nil {
-				t.Fatalf("LastActivity: %v", err)
-			}
+			before := metaActivity(t, env, moved.ID)
 			metaSetState(t, env, moved.ID, state)
 
 			later := before.Add(time.Hour)
@@ -96,11 +93,11 @@ func testMetaPutBlockNotWritable(t *testing.T, env *metaEnv) {
 			if want := metaOwnOf(moved.ID, 1, 2); err != nil || !slices.Equal(view, want) {
 				t.Errorf("ViewBlocks after refused writes = %v, %v; want %v", view, err, want)
 			}
-			if got, err := env.ms.LastActivity(env.ctx, created.ID); err != nil || !got.IsZero() {
-				t.Errorf("LastActivity after refused writes = %v, %v; want zero time", got, err)
+			if got := metaActivity(t, env, created.ID); !got.IsZero() {
+				t.Errorf("LastActivity after refused writes = %v, want zero time", got)
 			}
-			if got, err := env.ms.LastActivity(env.ctx, moved.ID); err != nil || !got.Equal(before) {
-				t.Errorf("LastActivity after refused writes = %v, %v; want %v", got, err, before)
+			if got := metaActivity(t, env, moved.ID); !got.Equal(before) {
+				t.Errorf("LastActivity after refused writes = %v, want %v", got, before)
 			}
 		})
 	}
@@ -158,14 +155,32 @@ func testMetaOwnBlocksStops(t *testing.T, env *metaEnv) {
 	}
 }
 
+// testMetaLastActivity checks that every record the store returns carries
+// the time of the snapshot's last PutBlock.
 func testMetaLastActivity(t *testing.T, env *metaEnv) {
 	s, other := metaRoot(metaID(1), store.StatePending), metaRoot(metaID(2), store.StatePending)
 	metaCreate(t, env, s, other)
 	check := func(step string, id string, want time.Time) {
 		t.Helper()
-		got, err := env.ms.LastActivity(env.ctx, id)
-		if err != nil || !got.Equal(want) {
-			t.Errorf("%s: LastActivity(%s) = %v, %v; want %v", step, id, got, err, want)
+		if got := metaActivity(t, env, id); !got.Equal(want) {
+			t.Errorf("%s: GetSnapshot(%s).LastActivity = %v, want %v", step, id, got, want)
+		}
+		err := env.ms.ScanSnapshots(env.ctx, func(rec store.Snapshot) (bool, error) {
+			if rec.ID == id && !rec.LastActivity.Equal(want) {
+				t.Errorf("%s: ScanSnapshots gives %s LastActivity %v, want %v", step, id, rec.LastActivity, want)
+			}
+			return true, nil
+		}, store.StatePending)
+		if err != nil {
+			t.Fatalf("ScanSnapshots: %v", err)
+		}
+		var seen time.Time
+		got, err := env.ms.UpdateSnapshot(env.ctx, id, func(rec *store.Snapshot) error {
+			seen = rec.LastActivity
+			return nil
+		})
+		if err != nil || !seen.Equal(want) || !got.LastActivity.Equal(want) {
+			t.Errorf("%s: UpdateSnapshot(%s) gave fn LastActivity %v and returned %v, %v; want %v", step, id, seen, got.LastActivity, err, want)
 		}
 	}
 	check("no writes", s.ID, time.Time{})
@@ -181,6 +196,38 @@ func testMetaLastActivity(t *testing.T, env *metaEnv) {
 		check(fmt.Sprintf("after a write at %v", w.at), s.ID, w.at)
 	}
 	check("another snapshot", other.ID, time.Time{})
+}
+
+// testMetaLastActivityKeptByStore checks that only PutBlock sets
+// LastActivity: what CreateSnapshot and UpdateSnapshot are given is
+// ignored, so that a stale record written back cannot hide a write.
+func testMetaLastActivityKeptByStore(t *testing.T, env *metaEnv) {
+	s := metaRoot(metaID(1), store.StatePending)
+	s.LastActivity = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := env.ms.CreateSnapshot(env.ctx, s, nil, 0); err != nil {
+		t.Fatalf("CreateSnapshot: %v", err)
+	}
+	if got := metaActivity(t, env, s.ID); !got.IsZero() {
+		t.Errorf("LastActivity of a new snapshot = %v, want zero: CreateSnapshot must ignore the caller's", got)
+	}
+	at := time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := env.ms.PutBlock(env.ctx, s.ID, 0, metaRef(s.ID, 0), at); err != nil {
+		t.Fatalf("PutBlock: %v", err)
+	}
+	got, err := env.ms.UpdateSnapshot(env.ctx, s.ID, func(rec *store.Snapshot) error {
+		rec.Description = "updated"
+		rec.LastActivity = time.Time{}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSnapshot: %v", err)
+	}
+	if !got.LastActivity.Equal(at) || got.Description != "updated" {
+		t.Errorf("UpdateSnapshot returned LastActivity %v, Description %q; want %v, \"updated\"", got.LastActivity, got.Description, at)
+	}
+	if got := metaActivity(t, env, s.ID); !got.Equal(at) {
+		t.Errorf("LastActivity after an update that cleared it = %v, want %v", got, at)
+	}
 }
 
 func testMetaWrittenIndexes(t *testing.T, env *metaEnv) {

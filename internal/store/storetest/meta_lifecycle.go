@@ -23,7 +23,7 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 		name string
 		call func() error
 	}{
-		{"CreateSnapshot", func() error { return ms.CreateSnapshot(ctx, metaRoot(metaID(2), store.StatePending), nil) }},
+		{"CreateSnapshot", func() error { return ms.CreateSnapshot(ctx, metaRoot(metaID(2), store.StatePending), nil, 0) }},
 		{"GetSnapshot", func() error { _, err := ms.GetSnapshot(ctx, s.ID); return err }},
 		{"UpdateSnapshot", func() error {
 			_, err := ms.UpdateSnapshot(ctx, s.ID, func(*store.Snapshot) error { return nil })
@@ -37,7 +37,6 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 		}},
 		{"GetIdempotency", func() error { _, err := ms.GetIdempotency(ctx, s.OwnerID, "t"); return err }},
 		{"PutBlock", func() error { return ms.PutBlock(ctx, s.ID, 2, metaRef("x", 2), time.Now()) }},
-		{"LastActivity", func() error { _, err := ms.LastActivity(ctx, s.ID); return err }},
 		{"OwnBlocks", func() error {
 			return ms.OwnBlocks(ctx, s.ID, 0, func(store.IndexedRef) (bool, error) { return true, nil })
 		}},
@@ -61,7 +60,7 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 func testMetaReopen(t *testing.T, env *metaEnv) {
 	full := metaFullSnapshot(metaID(1))
 	idem := *metaFullIdempotency(full)
-	if err := env.ms.CreateSnapshot(env.ctx, full, &idem); err != nil {
+	if err := env.ms.CreateSnapshot(env.ctx, full, &idem, 0); err != nil {
 		t.Fatalf("CreateSnapshot: %v", err)
 	}
 	l := newMetaLineage(env)
@@ -89,8 +88,8 @@ func testMetaReopen(t *testing.T, env *metaEnv) {
 	if got, want := metaOwn(t, env, child, 0), metaOwnOf(child, 2, 4, 5); !slices.Equal(got, want) {
 		t.Errorf("OwnBlocks after reopening = %v, want %v", got, want)
 	}
-	if got, err := env.ms.LastActivity(env.ctx, child); err != nil || !got.Equal(at) {
-		t.Errorf("LastActivity after reopening = %v, %v; want %v", got, err, at)
+	if got := metaActivity(t, env, child); !got.Equal(at) {
+		t.Errorf("LastActivity after reopening = %v, want %v", got, at)
 	}
 	if got, err := env.ms.WrittenIndexes(env.ctx, []string{child, root}, 0, 10); err != nil || !slices.Equal(got, []int32{1, 2, 3, 4, 5}) {
 		t.Errorf("WrittenIndexes after reopening = %v, %v; want [1 2 3 4 5]", got, err)

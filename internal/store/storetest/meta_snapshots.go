@@ -72,7 +72,7 @@ func testMetaCreateGetRoundTrip(t *testing.T, env *metaEnv) {
 	s := metaFullSnapshot(metaID(1))
 	idem := metaFullIdempotency(s)
 	want, wantIdem := metaFullSnapshot(s.ID), *metaFullIdempotency(s)
-	if err := env.ms.CreateSnapshot(env.ctx, s, idem); err != nil {
+	if err := env.ms.CreateSnapshot(env.ctx, s, idem, 0); err != nil {
 		t.Fatalf("CreateSnapshot: %v", err)
 	}
 	// The store must keep its own copies, not the caller's slices.
@@ -104,7 +104,7 @@ func testMetaCreateDuplicateID(t *testing.T, env *metaEnv) {
 
 	second := metaRoot(first.ID, store.StateCompleted)
 	second.Description, second.ClientToken = "second", "token-2"
-	err := env.ms.CreateSnapshot(env.ctx, second, metaFullIdempotency(second))
+	err := env.ms.CreateSnapshot(env.ctx, second, metaFullIdempotency(second), 0)
 	if !errors.Is(err, store.ErrExists) {
 		t.Fatalf("CreateSnapshot(duplicate ID) error = %v, want ErrExists", err)
 	}
@@ -121,13 +121,13 @@ func testMetaCreateDuplicateClientToken(t *testing.T, env *metaEnv) {
 	first := metaRoot(metaID(1), store.StatePending)
 	first.ClientToken = "token-1"
 	firstIdem := *metaFullIdempotency(first)
-	if err := env.ms.CreateSnapshot(env.ctx, first, &firstIdem); err != nil {
+	if err := env.ms.CreateSnapshot(env.ctx, first, &firstIdem, 0); err != nil {
 		t.Fatalf("CreateSnapshot: %v", err)
 	}
 
 	second := metaRoot(metaID(2), store.StatePending)
 	second.ClientToken = first.ClientToken
-	err := env.ms.CreateSnapshot(env.ctx, second, metaFullIdempotency(second))
+	err := env.ms.CreateSnapshot(env.ctx, second, metaFullIdempotency(second), 0)
 	if !errors.Is(err, store.ErrExists) {
 		t.Fatalf("CreateSnapshot(duplicate client token) error = %v, want ErrExists", err)
 	}
@@ -143,7 +143,7 @@ func testMetaCreateDuplicateClientToken(t *testing.T, env *metaEnv) {
 	third := metaRoot(metaID(3), store.StatePending)
 	third.OwnerID, third.ClientToken = "444455556666", first.ClientToken
 	thirdIdem := *metaFullIdempotency(third)
-	if err := env.ms.CreateSnapshot(env.ctx, third, &thirdIdem); err != nil {
+	if err := env.ms.CreateSnapshot(env.ctx, third, &thirdIdem, 0); err != nil {
 		t.Fatalf("CreateSnapshot(same token, other owner): %v", err)
 	}
 	metaCheckIdempotency(t, env, thirdIdem)

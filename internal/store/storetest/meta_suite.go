@@ -71,9 +71,16 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "OwnBlocksNotInherited", fn: testMetaOwnBlocksNotInherited},
 		{name: "OwnBlocksStops", fn: testMetaOwnBlocksStops},
 		{name: "LastActivity", fn: testMetaLastActivity},
+		{name: "LastActivityKeptByStore", fn: testMetaLastActivityKeptByStore},
 		{name: "WrittenIndexes", fn: testMetaWrittenIndexes},
 		{name: "ConcurrentPutBlock", fn: testMetaConcurrentPutBlock},
 		{name: "PutBlockRacesComplete", fn: testMetaPutBlockRacesComplete},
+
+		// meta_pending_limit.go
+		{name: "PendingLimit", fn: testMetaPendingLimit},
+		{name: "PendingLimitConcurrent", fn: testMetaPendingLimitConcurrent},
+		{name: "PendingLimitRetry", fn: testMetaPendingLimitRetry},
+		{name: "PendingLimitReopen", reopen: true, fn: testMetaPendingLimitReopen},
 
 		// meta_lineage.go
 		{name: "ViewNearestWriter", fn: testMetaViewNearestWriter},
@@ -188,7 +195,7 @@ func metaRef(salt string, n int32) store.BlockRef {
 func metaCreate(tb testing.TB, env *metaEnv, ss ...store.Snapshot) {
 	tb.Helper()
 	for _, s := range ss {
-		if err := env.ms.CreateSnapshot(env.ctx, s, nil); err != nil {
+		if err := env.ms.CreateSnapshot(env.ctx, s, nil, 0); err != nil {
 			tb.Fatalf("CreateSnapshot(%s): %v", s.ID, err)
 		}
 	}
@@ -202,6 +209,12 @@ func metaPut(tb testing.TB, env *metaEnv, id string, indexes ...int32) {
 			tb.Fatalf("PutBlock(%s, %d): %v", id, index, err)
 		}
 	}
+}
+
+// metaActivity returns the LastActivity of snapshot id.
+func metaActivity(tb testing.TB, env *metaEnv, id string) time.Time {
+	tb.Helper()
+	return metaGet(tb, env, id).LastActivity
 }
 
 // metaSetState moves snapshot id to state.
@@ -279,6 +292,7 @@ func metaSameSnapshot(got, want store.Snapshot) string {
 	check("StartTime", got.StartTime.Equal(want.StartTime), got.StartTime, want.StartTime)
 	check("Timeout", got.Timeout == want.Timeout, got.Timeout, want.Timeout)
 	check("CompleteTime", got.CompleteTime.Equal(want.CompleteTime), got.CompleteTime, want.CompleteTime)
+	check("LastActivity", got.LastActivity.Equal(want.LastActivity), got.LastActivity, want.LastActivity)
 	check("ExpectedBlocks", got.ExpectedBlocks == want.ExpectedBlocks, got.ExpectedBlocks, want.ExpectedBlocks)
 	check("ExpectedChecksum", got.ExpectedChecksum == want.ExpectedChecksum, got.ExpectedChecksum, want.ExpectedChecksum)
 	check("Encrypted", got.Encrypted == want.Encrypted, got.Encrypted, want.Encrypted)
