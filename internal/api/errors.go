@@ -125,7 +125,10 @@ func (h *Handler) writeError(x *exchange, r *http.Request, err error) {
 	if x.outcome == "" {
 		x.outcome = row.Type
 	}
-	if row.Status >= http.StatusInternalServerError && x.outcome != outcomeCanceled {
+	// A deliberate 503 (KindUnavailable: overload) is no fault to look
+	// into, and logging each would flood the log when it matters least.
+	refused := e != nil && e.Kind == ebs.KindUnavailable
+	if row.Status >= http.StatusInternalServerError && x.outcome != outcomeCanceled && !refused {
 		h.log.LogAttrs(ctx, slog.LevelError, "request failed",
 			slog.String("request_id", x.id), slog.String("operation", x.op.String()),
 			slog.String("error_type", row.Type), slog.Any("error", err))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/snapshot"
+	"github.com/ebsd/ebsd/internal/throttle"
 )
 
 // Service is what the wire layer needs of the snapshot service.
@@ -39,7 +40,8 @@ type Caller struct {
 
 // Authenticator authenticates a request (SigV4 in production: cmd/ebsd
 // adapts internal/sigv4). It may read and replace r.Body for small bodies,
-// but must not buffer a PutSnapshotBlock body. Its error is written like
+// but must not buffer a PutSnapshotBlock body; its reads are under the
+// request's read deadline (TransferLimits). Its error is written like
 // any other: an *ebs.Error of KindBadSignature, KindUnknownClient,
 // KindMissingAuth, KindIncompleteSignature or KindAccessDenied picks the
 // AWS error type.
@@ -53,9 +55,19 @@ type Options struct {
 	Auth       Authenticator // required
 	Logger     *slog.Logger  // nil discards logs
 	Registerer prometheus.Registerer
+	// Throttle enforces request-rate quotas after authentication; nil
+	// enforces none.
+	Throttle *throttle.Limiter
 	// Now is the clock of the Date header; nil means time.Now. Durations
 	// are always measured with the monotonic clock.
 	Now func() time.Time
+	// Transfer bounds how slowly a request body may arrive and a response
+	// leave; zero fields take the defaults (see TransferLimits).
+	Transfer TransferLimits
+	// MaxInFlight bounds the requests served at once; beyond it a request
+	// is answered 503 ServiceUnavailableException without reading its
+	// body. 0 means DefaultMaxInFlight.
+	MaxInFlight int
 }
 
 // Handler serves the EBS direct APIs over HTTP. It is safe for concurrent
@@ -68,6 +80,12 @@ type Handler struct {
 	metrics *metrics
 	mux     *http.ServeMux
 	date    dateCache
+	limits  TransferLimits
+	busy    *inFlight
+	ops     map[string]operation // route pattern -> operation, to name a refused request
+
+	// throttle is nil when no quotas are enforced.
+	throttle *throttle.Limiter
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -82,11 +100,14 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("api: Options.Auth is nil")
 	}
 	h := &Handler{
-		svc:  opts.Service,
-		auth: opts.Auth,
-		log:  opts.Logger,
-		now:  opts.Now,
-		mux:  http.NewServeMux(),
+		svc:    opts.Service,
+		auth:   opts.Auth,
+		log:    opts.Logger,
+		now:    opts.Now,
+		mux:    http.NewServeMux(),
+		limits: opts.Transfer.WithDefaults(),
+		busy:   newInFlight(opts.MaxInFlight),
+		ops:    make(map[string]operation),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -94,11 +115,17 @@ func New(opts Options) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.throttle = opts.Throttle
 	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	h.metrics = m
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(h.busy.collector()); err != nil {
+			return nil, fmt.Errorf("api: register metrics: %w", err)
+		}
+	}
 
 	// One route per operation (spec §3). The catch-all makes every other
 	// method or path an UnknownOperationException instead of the mux's
@@ -118,14 +145,18 @@ func New(opts Options) (*Handler, error) {
 // ServeHTTP serves one EBS direct API request.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	x := &exchange{ResponseWriter: w, id: newRequestID()}
+	t := newTransfer(w, r, h.limits, start)
+	x := &exchange{ResponseWriter: t.writer(), id: newRequestID()}
 	x.setHeader(hdrRequestID, x.id)
 	x.setHeader(hdrDate, h.date.format(h.now()))
-	x.body.rc = r.Body
-	if x.body.rc == nil {
-		x.body.rc = http.NoBody
-	}
+	x.body.rc = t.body()
+	body := r.Body
 	r.Body = &x.body
+	// net/http looks at r.Body after the handler to decide how to end an
+	// unread body: close at once when too much is left, else drain a
+	// little. It knows only its own type; given ours, it would drain 256 KiB
+	// of every refused block and then reset the connection.
+	defer func() { r.Body = body }()
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -142,7 +173,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unknownOperation(x, r)
 		return
 	}
+	// Before authentication, which may read a body: a refused request
+	// costs nothing but its headers.
+	if !h.busy.acquire() {
+		h.refuseBusy(x, r)
+		return
+	}
+	defer h.busy.release()
 	h.mux.ServeHTTP(x, r)
+}
+
+// refuseBusy answers a request beyond the in-flight bound with a 503
+// ServiceUnavailableException, which every SDK retries.
+func (h *Handler) refuseBusy(x *exchange, r *http.Request) {
+	if _, pattern := h.mux.Handler(r); pattern != "" {
+		x.op = h.ops[pattern]
+	}
+	// Close the connection: it sheds load, and it spares the answer from
+	// waiting for net/http to drain a body first.
+	x.Header().Set("Connection", "close")
+	h.writeError(x, r, ebs.E("", ebs.KindUnavailable, "", msgBusy))
 }
 
 // routable reports whether r may be given to the mux. The mux would answer
@@ -161,6 +211,7 @@ func routable(r *http.Request) bool {
 // route registers the operation op at pattern. Every operation
 // authenticates first, before any parsing of its own.
 func (h *Handler) route(pattern string, op operation, serve func(*exchange, *http.Request, Caller)) {
+	h.ops[pattern] = op
 	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		x := w.(*exchange) // the mux is private: ServeHTTP is its only caller
 		x.op = op
@@ -170,6 +221,10 @@ func (h *Handler) route(pattern string, op operation, serve func(*exchange, *htt
 			return
 		}
 		x.account = caller.AccountID
+		if err := h.admit(op, caller.AccountID, r); err != nil {
+			h.writeError(x, r, err)
+			return
+		}
 		serve(x, r, caller)
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebsd/ebsd/internal/throttle"
 )
 
 // outcomeSuccess is the outcome label of a request answered with 2xx; an
@@ -20,6 +22,11 @@ type metrics struct {
 	sent          *prometheus.CounterVec
 	blocksWritten prometheus.Counter
 	blocksRead    prometheus.Counter
+
+	// throttledBy holds the children of ebsd_throttled_requests_total by
+	// operation and scope, resolved once like byOp.
+	throttledVec *prometheus.CounterVec
+	throttledBy  [numOperations][2]prometheus.Counter
 
 	// byOp holds the children of each operation, resolved once: looking a
 	// child up by label values on every request hashes the labels.
@@ -65,6 +72,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Blocks served in full by GetSnapshotBlock.",
 		}),
 	}
+	m.throttledVec = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ebsd_throttled_requests_total",
+		Help: "Requests refused for exceeding a request-rate quota (-throttle), by operation and scope (account or snapshot).",
+	}, []string{"operation", "scope"})
+	// Only the quotas that exist (spec §7.10) get a series from the start.
+	for op := opStartSnapshot; op < numOperations; op++ {
+		m.throttledBy[op][throttle.Account] = m.throttledVec.WithLabelValues(op.String(), throttle.Account.String())
+	}
+	for _, op := range []operation{opPutSnapshotBlock, opGetSnapshotBlock} {
+		m.throttledBy[op][throttle.Snapshot] = m.throttledVec.WithLabelValues(op.String(), throttle.Snapshot.String())
+	}
 	for op := range numOperations {
 		name := op.String()
 		m.byOp[op] = opMetrics{
@@ -77,7 +95,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	collectors := []prometheus.Collector{m.requests, m.duration, m.received, m.sent, m.blocksWritten, m.blocksRead}
+	collectors := []prometheus.Collector{m.requests, m.duration, m.received, m.sent, m.blocksWritten, m.blocksRead, m.throttledVec}
 	for i, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			for _, done := range collectors[:i] {
@@ -103,4 +121,16 @@ func (m *metrics) observe(op operation, outcome string, d time.Duration, receive
 	o.duration.Observe(d.Seconds())
 	o.received.Add(float64(received))
 	o.sent.Add(float64(sent))
+}
+
+// throttled records a request refused by a quota of scope s.
+func (m *metrics) throttled(op operation, s throttle.Scope) {
+	if op >= numOperations || int(s) >= len(m.throttledBy[op]) {
+		return
+	}
+	if c := m.throttledBy[op][s]; c != nil {
+		c.Inc()
+		return
+	}
+	m.throttledVec.WithLabelValues(op.String(), s.String()).Inc()
 }

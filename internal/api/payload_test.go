@@ -29,7 +29,9 @@ func TestPayloadHash(t *testing.T) {
 		wantType   string
 	}{
 		{"StartSignedOK", sumHex(startBody), "", "POST", "/snapshots", startBody, 201, ""},
-		{"StartSignedUppercaseOK", strings.ToUpper(sumHex(startBody)), "", "POST", "/snapshots", startBody, 201, ""},
+		// One rule with the verifier (sigv4.ParsePayloadHash): lowercase only.
+		{"StartSignedUppercaseRefused", strings.ToUpper(sumHex(startBody)), "", "POST", "/snapshots", startBody, 403, "InvalidSignatureException"},
+		{"StartHeaderUppercaseRefused", "", strings.ToUpper(sumHex(startBody)), "POST", "/snapshots", startBody, 403, "InvalidSignatureException"},
 		{"StartSignedMismatch", sumHex("{}"), "", "POST", "/snapshots", startBody, 403, "InvalidSignatureException"},
 		{"StartHeaderMismatch", "", sumHex("{}"), "POST", "/snapshots", startBody, 403, "InvalidSignatureException"},
 		{"StartCallerWinsOverHeader", sumHex(startBody), "garbage", "POST", "/snapshots", startBody, 201, ""},

@@ -26,8 +26,11 @@
 //     the server removed the header; values are trimmed, runs of spaces
 //     collapsed, and repeated headers joined with ",".
 //   - Payload: the X-Amz-Content-Sha256 header verbatim when present
-//     (UNSIGNED-PAYLOAD for PutSnapshotBlock), otherwise the SHA-256 of
-//     the body, which Verify then reads and puts back.
+//     (UNSIGNED-PAYLOAD for PutSnapshotBlock), and then the signature is
+//     checked before any body byte is read; otherwise the SHA-256 of the
+//     body, which Verify reads (at most MaxBody, 64 KiB: the JSON
+//     operations' bodies) and puts back. ParsePayloadHash is the one rule
+//     for the header's value, shared with the wire layer.
 //
 // # Errors
 //

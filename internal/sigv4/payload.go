@@ -23,10 +23,11 @@ const (
 // payloadHash returns the payload hash of the canonical request: the
 // X-Amz-Content-Sha256 header verbatim when the request has one, otherwise
 // the hex SHA-256 of the body, which it reads (at most maxBody bytes) and
-// puts back so that the handler can still read it.
+// puts back so that the handler can still read it. A declared length above
+// maxBody is refused before any byte is read.
 func payloadHash(r *http.Request, maxBody int64) (string, error) {
 	if vs := lookupHeader(r.Header, "X-Amz-Content-Sha256"); vs != nil {
-		if len(vs) != 1 || !validPayloadHash(vs[0]) {
+		if _, _, ok := ParsePayloadHash(vs[0]); len(vs) != 1 || !ok {
 			return "", errIncomplete("x-amz-content-sha256 must be %s or the lowercase hex SHA-256 of the payload.", UnsignedPayload)
 		}
 		return vs[0], nil
@@ -63,19 +64,36 @@ func errBodyTooLarge(max int64) error {
 			strconv.FormatInt(max, 10) + " bytes."}
 }
 
-// validPayloadHash reports whether h is UNSIGNED-PAYLOAD or 64 lowercase
-// hex digits, the only payload hashes the EBS SDKs send.
-func validPayloadHash(h string) bool {
-	if h == UnsignedPayload {
-		return true
+// ParsePayloadHash is the one rule for an X-Amz-Content-Sha256 value, used
+// by Verify and by the wire layer alike: UnsignedPayload (signed=false), or
+// exactly 64 lowercase hex digits, returned decoded (signed=true). Anything
+// else is malformed (ok=false). SigV4's hex encoding is lowercase and every
+// SDK sends it so; the value is signed verbatim, so accepting another
+// spelling would only invite two readings of one request.
+func ParsePayloadHash(v string) (sum [sha256.Size]byte, signed, ok bool) {
+	if v == UnsignedPayload {
+		return sum, false, true
 	}
-	if len(h) != 2*sha256.Size {
-		return false
+	if len(v) != 2*sha256.Size {
+		return sum, false, false
 	}
-	for i := 0; i < len(h); i++ {
-		if c := h[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
+	for i := range sum {
+		hi, ok1 := lowerHexDigit(v[2*i])
+		lo, ok2 := lowerHexDigit(v[2*i+1])
+		if !ok1 || !ok2 {
+			return [sha256.Size]byte{}, false, false
 		}
+		sum[i] = hi<<4 | lo
 	}
-	return true
+	return sum, true, true
+}
+
+func lowerHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }

@@ -15,7 +15,13 @@ import (
 const (
 	DefaultService = "ebs"            // the SigV4 signing name of the EBS direct APIs
 	DefaultMaxSkew = 15 * time.Minute // AWS's limit on clock difference
-	DefaultMaxBody = 1 << 20          // twice a block: StartSnapshot bodies are tiny
+	// DefaultMaxBody is the most Verify reads of a body that comes without
+	// X-Amz-Content-Sha256, to hash it before it can check the signature.
+	// Only the JSON operations omit the header (Go and botocore SDKs), and
+	// their bodies are a few hundred bytes; the wire layer caps them at
+	// 64 KiB too. Anything Verify reads, it reads for whoever knows an
+	// access-key ID, so it must stay small (review F5).
+	DefaultMaxBody = 64 << 10
 )
 
 // amzDateLayout is the layout of X-Amz-Date, ISO 8601 basic format in UTC.
@@ -36,7 +42,7 @@ type Verifier struct {
 	Keys    KeyLookup        // where secrets come from; required
 	Now     func() time.Time // nil means time.Now
 	MaxSkew time.Duration    // the largest accepted clock difference; 0 means 15 minutes
-	MaxBody int64            // the largest body Verify reads to hash it itself; 0 means 1 MiB
+	MaxBody int64            // the largest body Verify reads to hash it itself; 0 means DefaultMaxBody
 
 	signingKeys signingKeys
 }
@@ -58,9 +64,13 @@ type Identity struct {
 
 // Verify checks the SigV4 Authorization of r and returns who signed it.
 //
-// When r has no X-Amz-Content-Sha256 header, Verify reads the body (at most
-// MaxBody bytes) to hash it, and replaces r.Body with a reader over the same
-// bytes. With the header, the body is not touched.
+// With an X-Amz-Content-Sha256 header the signature is checked from the
+// headers alone and the body is not touched. Without it, Verify must hash
+// the body first: it refuses a declared Content-Length above MaxBody before
+// reading a byte, reads at most MaxBody+1 bytes of a chunked body, and
+// replaces r.Body with a reader over the bytes it read. Bounding how long
+// that read may take is the caller's job (a read deadline), since Verify
+// knows no connection.
 //
 // Every error is an *ebs.Error of kind KindMissingAuth,
 // KindIncompleteSignature, KindUnknownClient or KindBadSignature (or
