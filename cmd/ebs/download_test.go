@@ -200,6 +200,22 @@ func TestDownloadCommand(t *testing.T) {
 			t.Errorf("--force: exit %d: %s", code, errOut)
 		}
 	})
+	t.Run("resume over an unrelated file", func(t *testing.T) {
+		// Review F3: --resume with no journal about the file must not
+		// truncate it.
+		path := filepath.Join(dir, "precious.txt")
+		precious := "precious user data that is not a download\n"
+		if err := os.WriteFile(path, []byte(precious), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut := e.ebs(ctx, nil, "download", "--quiet", "--resume", id, path)
+		if code != 1 || !strings.Contains(errOut, path) || !strings.Contains(errOut, "--force") {
+			t.Errorf("exit %d, stderr %q: want a refusal naming the file and --force", code, errOut)
+		}
+		if got, _ := os.ReadFile(path); string(got) != precious {
+			t.Fatalf("the file was changed: now %d bytes", len(got))
+		}
+	})
 	t.Run("failure then resume", func(t *testing.T) {
 		path := filepath.Join(dir, "c.img")
 		code, _, errOut := e.ebs(ctx, &failingGets{apiClient: e.api, ok: 5}, "download", "--workers", "1", id, path)

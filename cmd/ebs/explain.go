@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
 
@@ -36,6 +40,17 @@ func explain(err error) string {
 		case "ResourceNotFoundException":
 			return msg + "\n  Check the snapshot ID, the region (--region) and the endpoint (--endpoint-url); only completed snapshots can be read."
 		}
+	case errors.As(err, new(x509.HostnameError)):
+		return msg + "\n  The endpoint's TLS certificate is not for this host name: use a name it was issued for in --endpoint-url."
+	case errors.As(err, new(x509.CertificateInvalidError)):
+		return msg + "\n  The endpoint's TLS certificate is expired, not yet valid or unusable: check the server's certificate and this machine's clock."
+	case errors.As(err, new(*tls.CertificateVerificationError)), errors.As(err, new(x509.UnknownAuthorityError)):
+		return msg + "\n  The endpoint's TLS certificate is not signed by a trusted CA (self-signed, or a private CA): pass --ca-bundle FILE with that CA's PEM" +
+			" (for ebsd, the file given to -tls-cert), or set AWS_CA_BUNDLE or ca_bundle in the profile."
+	case errors.As(err, new(tls.RecordHeaderError)), strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return msg + "\n  The endpoint does not speak TLS: use http:// in --endpoint-url (or serve TLS: ebsd -tls-cert/-tls-key)."
+	case isBare400(err):
+		return msg + "\n  The endpoint answered 400 without an AWS error, as a TLS server answers plain HTTP: if it serves TLS, use https:// in --endpoint-url."
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return msg + "\n  Nothing is listening at the endpoint: is ebsd running, and is --endpoint-url right?"
 	case isDNS(err):
@@ -47,6 +62,14 @@ func explain(err error) string {
 		return msg + "\n  No AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --profile."
 	}
 	return msg
+}
+
+// isBare400 reports whether err is a 400 answer that carries no AWS
+// error: not the EBS API speaking, most likely a TLS server that was sent
+// plain HTTP (its message is often lost to a reset connection).
+func isBare400(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusBadRequest
 }
 
 func isDNS(err error) bool {

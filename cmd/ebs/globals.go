@@ -25,6 +25,7 @@ type Globals struct {
 	Quiet    bool
 	JSON     bool
 	StateDir string
+	CABundle string
 }
 
 // apiClient is the service client commands use.
@@ -39,6 +40,7 @@ func (g *Globals) register(fs *flag.FlagSet) {
 	fs.BoolVar(&g.Quiet, "quiet", false, "print no progress, only the result and errors")
 	fs.BoolVar(&g.JSON, "json", false, "print the result as JSON")
 	fs.StringVar(&g.StateDir, "state-dir", client.DefaultStateDir(), "where upload journals and block manifests are kept")
+	fs.StringVar(&g.CABundle, "ca-bundle", "", "PEM `file` of the certificates to trust for an https endpoint with a self-signed or private-CA certificate, e.g. ebsd's -tls-cert (default: $AWS_CA_BUNDLE, else the profile's ca_bundle, else the system's)")
 }
 
 // newFlagSet returns a command's flag set with the global flags.
@@ -84,7 +86,7 @@ func (m *Main) client(ctx context.Context, g *Globals, obs client.Observer) (*cl
 	if m.NewAPI != nil {
 		api, err = m.NewAPI(ctx, g)
 	} else {
-		api, err = client.NewSDK(ctx, client.SDKOptions{Endpoint: g.Endpoint, Region: g.Region, Profile: g.Profile, Workers: g.Workers})
+		api, err = client.NewSDK(ctx, client.SDKOptions{Endpoint: g.Endpoint, Region: g.Region, Profile: g.Profile, Workers: g.Workers, CABundle: g.CABundle})
 	}
 	if err != nil {
 		return nil, err

@@ -77,6 +77,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		}
 		return 0
 	}
+	if isVersionFlag(args[0]) {
+		printVersion(m.Stdout)
+		return 0
+	}
 	for _, c := range m.commands() {
 		if c.name != args[0] {
 			continue
@@ -103,7 +107,7 @@ func (m *Main) usage() {
 	for _, c := range m.commands() {
 		fmt.Fprintf(m.Stderr, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(m.Stderr, "\nRun 'ebs COMMAND -h' for a command's flags.\n")
+	fmt.Fprint(m.Stderr, "\nRun 'ebs COMMAND -h' for a command's flags, 'ebs --version' for the version.\n")
 }
 
 // usageError is a mistake in the command line.

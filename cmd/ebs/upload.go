@@ -18,11 +18,22 @@ import (
 const uploadSummary = `Upload a raw disk image (a file or a block device) into a new EBS snapshot
 and print its ID on stdout. An image whose size is not a multiple of 512 KiB
 is padded with zeros; the volume size defaults to the image size rounded up
-to whole GiB.
+to whole GiB. The image size is recorded, so that 'ebs download' gives back
+the image rather than the whole volume: in the manifest in --state-dir, and
+as the snapshot tag ebs:image-size=BYTES, unless the --tag flags already
+reach AWS's limit of 50 tags (then it is not added, and ebs says so).
 
 Zero blocks: by default all-zero blocks are skipped for unencrypted
 snapshots (unwritten blocks read back as zeros) and uploaded for encrypted
 ones, where skipping them is not safe; --zero-blocks=skip|upload overrides.
+The holes of a sparse image file are found with SEEK_DATA/SEEK_HOLE, after
+an fdatasync of the image, and are not read; --no-sparse reads every block
+instead, for file systems whose hole reports cannot be trusted (OpenZFS
+2.1 and 2.2.0-2.2.1 reported fresh data as holes).
+
+Throttling: when the service throttles, the number of requests in flight
+is halved (down to 1), then raised by one per run of successes, up to
+--workers; -v shows each change, and the summary the lowest reached.
 
 Incremental (--parent SNAP): only the blocks whose content differs from the
 parent's are sent. The differing blocks are found by comparing the SHA-256
@@ -42,8 +53,9 @@ content still matches. Without the journal it sends every block again.
 Output: the snapshot ID on stdout (with --json, an object with snapshot_id,
 status, volume_size_gib, parent, parent_source, encrypted, zero_blocks,
 blocks, written, zero, unchanged, resumed, bytes_sent, changed_blocks,
-checksum, image, image_bytes, duration_seconds, retries and, on failure,
-error); a summary line on stderr.`
+checksum, image_size_tagged, throttled, lowest_concurrency, image,
+image_bytes, duration_seconds, retries and, on failure, error); a summary
+line on stderr.`
 
 // uploadFlags are ebs upload's own flags.
 type uploadFlags struct {
@@ -56,6 +68,7 @@ type uploadFlags struct {
 	parent      string
 	resume      string
 	zeroBlocks  string
+	noSparse    bool
 	wait        bool
 }
 
@@ -82,6 +95,7 @@ func runUpload(ctx context.Context, m *Main, args []string) error {
 	fs.StringVar(&o.parent, "parent", "", "upload incrementally against this completed `snapshot`: only differing blocks are sent")
 	fs.StringVar(&o.resume, "resume", "", "continue an interrupted upload into this pending `snapshot`")
 	fs.StringVar(&o.zeroBlocks, "zero-blocks", "", "what to do with all-zero blocks: `policy` skip or upload (default: skip for unencrypted snapshots, upload for encrypted ones)")
+	fs.BoolVar(&o.noSparse, "no-sparse", false, "read every block of the image, holes included, instead of asking the file system where its holes are")
 	fs.BoolVar(&o.wait, "wait", false, "wait until the snapshot is completed and readable")
 	pos, err := parse(fs, args, 1)
 	if err != nil {
@@ -137,6 +151,10 @@ func runUpload(ctx context.Context, m *Main, args []string) error {
 			failed: errors.Is(err, client.ErrSnapshotFailed), gone: client.IsNotFound(err)}
 	}
 	if !g.Quiet {
+		if o.resume == "" && !res.ImageSizeTagged {
+			fmt.Fprintf(m.Stderr, "note: the snapshot is not tagged %s=%d: the --tag flags leave no room under AWS's limit of %d tags, or give that key; "+
+				"'ebs download' with this --state-dir knows the size all the same, elsewhere pass it --size %d\n", client.ImageSizeTag, size, ebsdomain.MaxTags, size)
+		}
 		fmt.Fprintln(m.Stderr, uploadSummaryLine(&out))
 	}
 	return nil
@@ -147,7 +165,7 @@ func (o *uploadFlags) input() (client.UploadInput, error) {
 	in := client.UploadInput{
 		VolumeSize: o.volumeSize, Description: o.description, Tags: o.tags.tags,
 		Timeout: int32(o.timeout), Encrypted: o.encrypted || o.kmsKeyARN != "", KMSKeyARN: o.kmsKeyARN,
-		Parent: o.parent, Resume: o.resume, Wait: o.wait,
+		Parent: o.parent, Resume: o.resume, Wait: o.wait, NoSparse: o.noSparse,
 	}
 	var err error
 	if in.ZeroBlocks, err = client.ParseZeroPolicy(o.zeroBlocks); err != nil {
@@ -185,6 +203,9 @@ func uploadSummaryLine(o *uploadOutput) string {
 		mib(r.BytesSent), float64(r.BytesSent)/(1<<20)/secs)
 	if o.Retries > 0 {
 		s += fmt.Sprintf(", %d retries", o.Retries)
+	}
+	if r.Throttled > 0 {
+		s += fmt.Sprintf(", %d throttled (concurrency lowered to %d at the least)", r.Throttled, r.LowestConcurrency)
 	}
 	return s
 }

@@ -18,10 +18,11 @@ type DownloadInput struct {
 	Path string
 	// Resume continues an interrupted download into Path: blocks the
 	// journal records are re-read and re-hashed locally and skipped when
-	// they still match; the rest is downloaded.
+	// they still match; the rest is downloaded. An existing file with no
+	// journal about it is refused, unless Force: it may be anything.
 	Resume bool
-	// Force overwrites an existing regular file. (A block device is
-	// always written over: naming it is the consent.)
+	// Force overwrites an existing regular file, with or without Resume.
+	// (A block device is always written over: naming it is the consent.)
 	Force bool
 	// NoZeroFill leaves the ranges of unlisted blocks on a device as they
 	// are, instead of zeroing them. Use it only on a device known to read
@@ -32,6 +33,12 @@ type DownloadInput struct {
 	// mode is otherwise chosen from the file type; tests use this to stand
 	// a file in for a device.
 	AsDevice bool
+	// Size is the size in bytes a regular file is cut to when the
+	// download is done: the image the snapshot was uploaded from, not the
+	// whole volume. 0 means the image size the upload recorded in the
+	// snapshot's manifest in the state directory, else the volume's
+	// size. A block device keeps its size: Size must be 0.
+	Size int64
 }
 
 // DownloadResult says what a download did.
@@ -40,6 +47,11 @@ type DownloadResult struct {
 	Path       string `json:"path"`
 	Device     bool   `json:"device"` // written as a block device
 	VolumeSize int64  `json:"volume_size_gib"`
+	// FileBytes is the size of the file written: the image's, or the
+	// whole volume's when that is not known (SizeSource says which); 0
+	// for a device.
+	FileBytes  int64  `json:"file_bytes"`
+	SizeSource string `json:"size_source"` // flag, manifest, volume or device (the SizeFrom constants)
 	// Blocks is how many blocks the snapshot lists (written blocks, own
 	// and inherited); each was Written, Zero or Resumed.
 	Blocks int64 `json:"blocks"`
@@ -55,16 +67,24 @@ type DownloadResult struct {
 	BytesReceived int64 `json:"bytes_received"`
 	// ZeroFilled is how many bytes of unlisted ranges were zeroed on a
 	// device.
-	ZeroFilled int64         `json:"zero_filled_bytes"`
-	Duration   time.Duration `json:"-"`
+	ZeroFilled int64 `json:"zero_filled_bytes"`
+	// Throttled is how many requests the service throttled;
+	// LowestConcurrency is the fewest requests in flight that throttling
+	// brought the download down to (the workers, if it never did).
+	Throttled         int64         `json:"throttled"`
+	LowestConcurrency int           `json:"lowest_concurrency"`
+	Duration          time.Duration `json:"-"`
 }
 
 // Download writes snapshot in.SnapshotID into in.Path.
 //
-// A regular file is created (an existing one only with Force or Resume),
+// A regular file is created (an existing one only with Force, or with
+// Resume when a journal of this snapshot's download into it exists),
 // locked against other downloads for the duration, sized to the volume
 // and written in place: listed blocks are written at index*BlockSize,
-// all-zero blocks and unlisted blocks stay holes. A block device is never
+// all-zero blocks and unlisted blocks stay holes. Once every block is
+// written, the file is cut to the image's size (see fileSize), if only
+// zeros lie past it. A block device is never
 // truncated; it must be at least the volume size; every listed block is
 // written, zero ones included, and unlisted ranges are zeroed (they read
 // as zeros in the snapshot, but the device holds old data) unless
@@ -84,11 +104,20 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 	if in.SnapshotID == "" || in.Path == "" {
 		return nil, errors.New("download: a snapshot ID and a path are needed")
 	}
+	if in.Size < 0 {
+		return nil, fmt.Errorf("download: negative size %d", in.Size)
+	}
 	t, err := openTarget(in)
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
+	if err := c.checkResume(in, t); err != nil {
+		return nil, err
+	}
+	if t.device && in.Size != 0 {
+		return nil, fmt.Errorf("%s is a block device, which keeps its size: a size applies to a regular file only", in.Path)
+	}
 	res := &DownloadResult{SnapshotID: in.SnapshotID, Path: in.Path, Device: t.device}
 
 	// Count the blocks first, for progress and ETA: one call per 10000
@@ -100,6 +129,12 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 	}
 	res.VolumeSize = volumeSize
 	volBytes := volumeSize << 30
+	size, source, recorded, err := c.fileSize(in, t.device, volumeSize)
+	if err != nil {
+		t.discard()
+		return nil, err
+	}
+	res.FileBytes, res.SizeSource = size, source
 
 	j, resume, err := c.openDownloadJournal(in, t)
 	if err != nil {
@@ -121,6 +156,7 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 		done:   j.Done(),
 		blocks: int32(volBytes / BlockSize),
 		tokens: &tokenCache{},
+		gate:   newGate(c.opts.Workers, c.log),
 	}
 	if !resume {
 		d.done = nil
@@ -130,12 +166,19 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 		mode = "device"
 	}
 	c.log.Info("downloading", "snapshot", in.SnapshotID, "path", in.Path, "mode", mode, "volume_gib", volumeSize,
-		"blocks", total, "resume", resume, "journaled", len(d.done), "workers", c.opts.Workers)
+		"blocks", total, "resume", resume, "journaled", len(d.done), "workers", c.opts.Workers,
+		"file_bytes", size, "size_from", source)
 	c.opts.Observer.Begin("download", total, total*BlockSize)
 	err = d.run(ctx)
 	c.opts.Observer.End()
 	if err != nil {
 		return nil, d.failed(err)
+	}
+	digests := d.digests.sorted().dedupe()
+	if !t.device && size < volBytes {
+		if err := d.cutTo(size, digests); err != nil {
+			return nil, d.failed(err)
+		}
 	}
 	synced := c.opts.Now()
 	if err := t.f.Sync(); err != nil {
@@ -149,7 +192,7 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 	}
 	c.log.Info("download written and synced", "snapshot", in.SnapshotID, "path", in.Path,
 		"took", synced.Sub(start).Round(time.Millisecond), "sync", c.opts.Now().Sub(synced).Round(time.Millisecond))
-	m := &Manifest{SnapshotID: in.SnapshotID, VolumeSize: volumeSize, blocks: d.digests.sorted().dedupe()}
+	m := &Manifest{SnapshotID: in.SnapshotID, VolumeSize: volumeSize, ImageSize: recorded, blocks: digests}
 	if err := m.Save(c.opts.StateDir); err != nil {
 		// The download itself is fine; only incremental uploads lose.
 		c.log.Warn("could not save the snapshot's manifest", "snapshot", in.SnapshotID, "err", err)

@@ -38,16 +38,16 @@ const verifyAttempts = 4
 const tokenRefreshes = 3
 
 // fetchBlock reads block index of snapshot id into buf (BlockSize bytes)
-// and returns its verified SHA-256. Transport errors and throttling are
-// retried by c.call; a block that fails verification is fetched again
+// and returns its verified SHA-256, each request going through g.
+// Transport errors and throttling are retried by c.callGated; a block that fails verification is fetched again
 // with backoff up to verifyAttempts times; a rejected token (expired
 // after 7 days) is replaced by listing again from that block.
-func (c *Client) fetchBlock(ctx context.Context, id string, index int32, token string, buf []byte, tokens *tokenCache) ([sha256.Size]byte, error) {
+func (c *Client) fetchBlock(ctx context.Context, g *gate, id string, index int32, token string, buf []byte, tokens *tokenCache) ([sha256.Size]byte, error) {
 	what := fmt.Sprintf("GetSnapshotBlock %s block %d", id, index)
 	verifyFails, refreshes := 0, 0
 	for {
 		var digest [sha256.Size]byte
-		err := c.call(ctx, what, false, func(ctx context.Context) error {
+		err := c.callGated(ctx, g, what, false, func(ctx context.Context) error {
 			var err error
 			digest, err = c.getBlock(ctx, id, index, token, buf)
 			return err

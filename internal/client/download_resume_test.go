@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -138,20 +139,49 @@ func TestDownloadResumeWithoutJournal(t *testing.T) {
 	_, api := dlServer(t, ebstest.Options{})
 	blocks := dlRandomBlocks(7, 10, 2048, 0)
 	id := dlSnapshot(t, api, dlSpec{Blocks: blocks})
-	path := filepath.Join(t.TempDir(), "disk.img")
-	// Some other file is in the way: with no journal about it, --resume
-	// must not trust any of it.
-	if err := os.WriteFile(path, []byte("not a disk image"), 0o644); err != nil {
-		t.Fatal(err)
+	precious := []byte("precious user data that is not a download\n")
+	tests := []struct {
+		name  string
+		force bool
+	}{
+		// Review F3: with no journal about the file, --resume alone must
+		// refuse; it used to truncate the file and overwrite it.
+		{"refused", false},
+		// --force is the consent: everything is downloaded, nothing of
+		// the file trusted.
+		{"forced", true},
 	}
-	h := &hookedAPI{API: api}
-	c, _ := dlClient(t, h, 4, nil)
-	res, err := c.Download(context.Background(), client.DownloadInput{SnapshotID: id, Path: path, Resume: true})
-	if err != nil {
-		t.Fatalf("Download --resume: %v", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "precious.txt")
+			if err := os.WriteFile(path, precious, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h := &hookedAPI{API: api}
+			c, state := dlClient(t, h, 4, nil)
+			res, err := c.Download(context.Background(), client.DownloadInput{SnapshotID: id, Path: path, Resume: true, Force: tc.force})
+			if !tc.force {
+				if err == nil || !strings.Contains(err.Error(), "--force") || !strings.Contains(err.Error(), path) {
+					t.Fatalf("Download --resume over an unrelated file: err = %v, want a refusal naming the file and --force", err)
+				}
+				if got, _ := os.ReadFile(path); string(got) != string(precious) {
+					t.Fatalf("the file was changed: %d bytes now", len(got))
+				}
+				if h.gets.Load() != 0 {
+					t.Errorf("%d blocks fetched before refusing", h.gets.Load())
+				}
+				if m, _ := filepath.Glob(filepath.Join(state, "downloads", "*")); len(m) != 0 {
+					t.Errorf("journal left by a refused download: %v", m)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Download --resume --force: %v", err)
+			}
+			if res.Resumed != 0 || h.gets.Load() != int64(len(blocks)) {
+				t.Errorf("resumed %d blocks with %d calls, want everything downloaded", res.Resumed, h.gets.Load())
+			}
+			dlCheckSparse(t, path, 1, blocks)
+		})
 	}
-	if res.Resumed != 0 || h.gets.Load() != int64(len(blocks)) {
-		t.Errorf("resumed %d blocks with %d calls, want everything downloaded", res.Resumed, h.gets.Load())
-	}
-	dlCheckSparse(t, path, 1, blocks)
 }

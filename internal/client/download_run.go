@@ -19,6 +19,7 @@ type download struct {
 	done   map[int32][sha256.Size]byte // journaled by an earlier run; nil unless resuming
 	blocks int32                       // blocks in the volume
 	tokens *tokenCache
+	gate   *gate // bounds the requests in flight, adapting to throttling
 
 	digests digestLog // every listed block's verified digest, for the manifest
 
@@ -65,6 +66,8 @@ func (d *download) run(ctx context.Context) error {
 	wg.Wait()
 	d.res.Written, d.res.Zero, d.res.Resumed = d.written.Load(), d.zero.Load(), d.resumed.Load()
 	d.res.BytesReceived, d.res.ZeroFilled = d.received.Load(), d.zeroFilled.Load()
+	st := d.gate.stats()
+	d.res.Throttled, d.res.LowestConcurrency = st.throttled, st.lowest
 	if err := context.Cause(ctx); err != nil {
 		return err
 	}
@@ -138,7 +141,7 @@ func (d *download) do(ctx context.Context, jb job, buf []byte) error {
 		}
 		d.c.log.Info("local block changed since it was downloaded; fetching it again", "block", jb.index)
 	}
-	digest, err := d.c.fetchBlock(ctx, d.in.SnapshotID, jb.index, jb.token, buf, d.tokens)
+	digest, err := d.c.fetchBlock(ctx, d.gate, d.in.SnapshotID, jb.index, jb.token, buf, d.tokens)
 	if err != nil {
 		return err
 	}

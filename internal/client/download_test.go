@@ -71,7 +71,8 @@ func TestDownloadRoundTrip(t *testing.T) {
 			}
 			want := client.DownloadResult{SnapshotID: tc.id, Path: path, VolumeSize: 1,
 				Blocks: int64(len(tc.blocks)), Written: int64(len(tc.blocks)) - zeros, Zero: zeros,
-				BytesReceived: int64(len(tc.blocks)) * client.BlockSize}
+				BytesReceived: int64(len(tc.blocks)) * client.BlockSize, LowestConcurrency: 8,
+				FileBytes: 1 << 30, SizeSource: client.SizeFromVolume}
 			res.Duration = 0
 			if *res != want {
 				t.Errorf("result = %+v\nwant     %+v", *res, want)

@@ -21,6 +21,10 @@ import (
 type Manifest struct {
 	SnapshotID string
 	VolumeSize int64 // GiB
+	// ImageSize is the size in bytes of the image the snapshot was
+	// uploaded from, recorded by the upload (0: not known), so that a
+	// download restores the image, not the whole volume.
+	ImageSize int64
 	// blocks is sorted by index, one entry per index: 36 bytes a block,
 	// where a map would take several times that for the 2 million blocks
 	// of a full 1 TiB volume.
@@ -34,7 +38,12 @@ func (m *Manifest) Len() int { return len(m.blocks) }
 // that block.
 func (m *Manifest) Digest(index int32) ([sha256.Size]byte, bool) { return m.blocks.find(index) }
 
-var manifestMagic = []byte("EBSMANI1")
+// manifestMagic starts a manifest; manifestMagicV1 starts one written
+// before ImageSize was kept, still read.
+var (
+	manifestMagic   = []byte("EBSMANI2")
+	manifestMagicV1 = []byte("EBSMANI1")
+)
 
 // ManifestPath is where the manifest of snapshot id is kept.
 func ManifestPath(stateDir, id string) string {
@@ -48,6 +57,7 @@ func (m *Manifest) Save(stateDir string) error {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(m.SnapshotID)))
 	b = append(b, m.SnapshotID...)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.VolumeSize))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.ImageSize))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(m.blocks)))
 	for _, d := range m.blocks {
 		b = binary.BigEndian.AppendUint32(b, uint32(d.index))
@@ -73,7 +83,11 @@ func LoadManifest(stateDir, id string) (*Manifest, error) {
 		return nil, err
 	}
 	bad := fmt.Errorf("manifest %s is damaged; delete it and ebs will do without", path)
-	if len(b) < len(manifestMagic)+2+sha256.Size || string(b[:len(manifestMagic)]) != string(manifestMagic) {
+	if len(b) < len(manifestMagic)+2+sha256.Size {
+		return nil, bad
+	}
+	v1 := string(b[:len(manifestMagicV1)]) == string(manifestMagicV1)
+	if !v1 && string(b[:len(manifestMagic)]) != string(manifestMagic) {
 		return nil, bad
 	}
 	body, sum := b[:len(b)-sha256.Size], b[len(b)-sha256.Size:]
@@ -83,14 +97,21 @@ func LoadManifest(stateDir, id string) (*Manifest, error) {
 	p := body[len(manifestMagic):]
 	n := int(binary.BigEndian.Uint16(p))
 	p = p[2:]
-	if len(p) < n+12 {
+	head := 8 + 8 + 4 // volume size, image size, count
+	if v1 {
+		head = 8 + 4
+	}
+	if len(p) < n+head {
 		return nil, bad
 	}
 	m := &Manifest{SnapshotID: string(p[:n])}
 	p = p[n:]
 	m.VolumeSize = int64(binary.BigEndian.Uint64(p))
-	count := int(binary.BigEndian.Uint32(p[8:]))
-	p = p[12:]
+	if !v1 {
+		m.ImageSize = int64(binary.BigEndian.Uint64(p[8:]))
+	}
+	count := int(binary.BigEndian.Uint32(p[head-4:]))
+	p = p[head:]
 	if m.SnapshotID != id || len(p) != count*(4+sha256.Size) {
 		return nil, bad
 	}

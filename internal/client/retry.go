@@ -2,11 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strings"
 	"syscall"
 	"time"
@@ -48,33 +51,69 @@ const refusedAttempts = 4
 // retryNotFound also retries ResourceNotFoundException, for calls on a
 // snapshot the service may not show yet.
 func (c *Client) call(ctx context.Context, what string, retryNotFound bool, fn func(ctx context.Context) error) error {
+	return c.callGated(ctx, nil, what, retryNotFound, fn)
+}
+
+// callGated is call with every attempt holding a slot of g (nil: none),
+// and telling g how it went, so that the transfer's concurrency follows
+// the service's throttling (see gate). Slots are released during the
+// backoff delays. Time spent waiting for a slot does not count against
+// the policy's TotalTimeout: at a concurrency of 1 with 64 workers a
+// call may queue for minutes behind the transfer's own other requests,
+// and that is not the service failing.
+func (c *Client) callGated(ctx context.Context, g *gate, what string, retryNotFound bool, fn func(ctx context.Context) error) error {
 	p := c.opts.Retry
+	var deadline time.Time
 	if p.TotalTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.TotalTimeout)
-		defer cancel()
+		deadline = time.Now().Add(p.TotalTimeout)
+	}
+	gaveUp := func(attempt int, err error) error {
+		return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, err)
 	}
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, p.AttemptTimeout, fn)
+		s, waited, err := g.acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if !deadline.IsZero() {
+			deadline = deadline.Add(waited)
+		}
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			actx, cancel = context.WithDeadline(ctx, deadline)
+		}
+		err = c.attempt(actx, p.AttemptTimeout, fn)
+		expired := err != nil && actx.Err() != nil && ctx.Err() == nil
+		cancel()
+		g.release(s, err)
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, err)
+		if expired || ctx.Err() != nil {
+			return gaveUp(attempt, err)
 		}
 		if !Retryable(err) && !(retryNotFound && IsNotFound(err)) {
 			return err
 		}
 		if attempt >= p.MaxAttempts || (attempt >= refusedAttempts && errors.Is(err, syscall.ECONNREFUSED)) {
-			return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, err)
+			return gaveUp(attempt, err)
 		}
 		delay := backoff(p, attempt)
 		c.opts.Observer.Retry(what, attempt, delay, err)
 		c.log.Info("retrying", "call", what, "attempt", attempt, "of", p.MaxAttempts, "delay", delay, "err", err)
+		wait := delay
+		if !deadline.IsZero() {
+			wait = min(wait, time.Until(deadline))
+		}
+		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: gave up after %d attempts: %w", what, attempt, err)
-		case <-time.After(delay):
+			timer.Stop()
+			return gaveUp(attempt, err)
+		case <-timer.C:
+		}
+		if wait < delay {
+			return gaveUp(attempt, err) // the deadline came first
 		}
 	}
 }
@@ -115,27 +154,54 @@ func backoff(p RetryPolicy, attempt int) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-// throttleCodes are the error codes the AWS SDKs treat as throttling.
+// throttleCodes are the error codes the AWS SDKs treat as throttling:
+// the service asks for fewer requests, and a transfer lowers its
+// concurrency (see gate).
 var throttleCodes = map[string]bool{
 	"Throttling": true, "ThrottlingException": true, "ThrottledException": true,
 	"RequestThrottledException": true, "TooManyRequestsException": true,
 	"RequestLimitExceeded": true, "SlowDown": true, "RequestThrottled": true,
 	"BandwidthLimitExceeded": true, "LimitExceededException": true,
+	"ProvisionedThroughputExceededException": true, "EC2ThrottledException": true,
+}
+
+// transientCodes are the other error codes the AWS SDKs retry: timeouts.
+var transientCodes = map[string]bool{
 	"RequestTimeout": true, "RequestTimeoutException": true, "PriorRequestNotComplete": true,
+}
+
+// IsThrottle reports whether err is the service throttling: one of
+// throttleCodes, or HTTP 429 or 503 (S3's SlowDown, and what a proxy or
+// load balancer answers when overloaded).
+func IsThrottle(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) && throttleCodes[ae.ErrorCode()] {
+		return true
+	}
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && (re.HTTPStatusCode() == 429 || re.HTTPStatusCode() == 503)
 }
 
 // Retryable reports whether err is worth another attempt: throttling,
 // server faults (5xx), connection failures, attempt timeouts, and AWS's
 // "Failed to read block data", which the EBS docs call retryable. Client
-// errors such as AccessDenied or a bad checksum are not.
+// errors such as AccessDenied or a bad checksum are not, and neither are
+// connection failures that the same request can never get past (see
+// Hopeless).
 func Retryable(err error) bool {
+	if Hopeless(err) {
+		return false
+	}
+	if IsThrottle(err) {
+		return true
+	}
 	var at *attemptTimeout
 	if errors.As(err, &at) {
 		return true
 	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
-		if throttleCodes[ae.ErrorCode()] {
+		if transientCodes[ae.ErrorCode()] {
 			return true
 		}
 		if ae.ErrorCode() == "ValidationException" && strings.Contains(ae.ErrorMessage(), "Failed to read block data") {
@@ -143,11 +209,19 @@ func Retryable(err error) bool {
 		}
 	}
 	// The SDK wraps transport failures in a ResponseError too, with no
-	// response (status 0): only a real 5xx decides here; anything else
-	// falls through to the connection checks.
+	// response (status 0): only a real status decides here; anything else
+	// falls through to the connection checks. A 4xx whose body could not
+	// be read (a TLS server answering plain HTTP sends 400 and resets the
+	// connection) is still the server's verdict on the request, which a
+	// retry sends again unchanged; 408 is the exception.
 	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() >= 500 {
-		return true
+	if errors.As(err, &re) {
+		switch code := re.HTTPStatusCode(); {
+		case code >= 500, code == http.StatusRequestTimeout:
+			return true
+		case code >= 400:
+			return false
+		}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) {
@@ -159,6 +233,32 @@ func Retryable(err error) bool {
 	}
 	var oe *net.OpError
 	return errors.As(err, &oe)
+}
+
+// Hopeless reports whether err is a failure to connect that no retry can
+// cure, so that the user hears of it at once instead of after minutes of
+// backoff: the server's certificate is not trusted or not for this host
+// (issue 16: ten attempts over 46 s), the endpoint does not speak TLS
+// (https:// to a plain-HTTP server), or its host name does not exist.
+func Hopeless(err error) bool {
+	var (
+		verify *tls.CertificateVerificationError
+		record tls.RecordHeaderError
+		dns    *net.DNSError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, new(x509.UnknownAuthorityError)),
+		errors.As(err, new(x509.HostnameError)), errors.As(err, new(x509.CertificateInvalidError)):
+		return true
+	case errors.As(err, &record),
+		// net/http turns the RecordHeaderError of a plain-HTTP answer
+		// into an untyped error.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return true
+	case errors.As(err, &dns):
+		return dns.IsNotFound
+	}
+	return false
 }
 
 // IsNotFound reports whether err is a ResourceNotFoundException.

@@ -48,6 +48,10 @@ type UploadInput struct {
 	Resume string
 	// ZeroBlocks says what to do with all-zero blocks.
 	ZeroBlocks ZeroPolicy
+	// NoSparse reads every block of the image, holes included, instead of
+	// asking the file system where the holes are (SEEK_DATA/SEEK_HOLE):
+	// for file systems whose answers cannot be trusted (see holeMap).
+	NoSparse bool
 	// Wait polls after completion until the snapshot is completed (or in
 	// error) and readable.
 	Wait bool
@@ -76,6 +80,17 @@ type UploadResult struct {
 	BytesSent     int64  `json:"bytes_sent"`     // block data sent by this run
 	ChangedBlocks int64  `json:"changed_blocks"` // ChangedBlocksCount sent on completion
 	Checksum      string `json:"checksum"`       // the LINEAR aggregate sent on completion
+	// ImageSizeTagged says whether StartSnapshot tagged the snapshot with
+	// the image size (ImageSizeTag): not when the user's tags already
+	// reach AWS's limit, and not on a resume (the run that started the
+	// snapshot did).
+	ImageSizeTagged bool `json:"image_size_tagged"`
+
+	// Throttled is how many puts the service throttled;
+	// LowestConcurrency is the fewest puts in flight that throttling
+	// brought the upload down to (the workers, if it never did).
+	Throttled         int64 `json:"throttled"`
+	LowestConcurrency int   `json:"lowest_concurrency"`
 
 	Duration time.Duration `json:"-"`
 }
@@ -145,10 +160,16 @@ func (c *Client) Upload(ctx context.Context, in UploadInput) (*UploadResult, err
 	var notFoundUntil time.Time
 	encrypted := in.Encrypted || in.KMSKeyARN != ""
 	if in.Resume == "" {
-		out, err := c.startSnapshot(ctx, &in, volume)
+		tags, tagged := imageSizeTags(in.Tags, in.Size)
+		if !tagged {
+			c.log.Warn("the snapshot is not tagged with the image size: the tags given leave no room under AWS's limit (or name the tag themselves); "+
+				"a download elsewhere restores the whole volume unless given --size", "tag", ImageSizeTag, "limit", ebsdomain.MaxTags)
+		}
+		out, err := c.startSnapshot(ctx, &in, volume, tags)
 		if err != nil {
 			return nil, err
 		}
+		res.ImageSizeTagged = tagged
 		res.SnapshotID = aws.ToString(out.SnapshotId)
 		encrypted = encrypted || aws.ToString(out.KmsKeyArn) != ""
 		// AWS may not know a snapshot for a while after starting it
@@ -183,6 +204,7 @@ func (c *Client) Upload(ctx context.Context, in UploadInput) (*UploadResult, err
 	run := &uploadRun{
 		c: c, in: &in, id: res.SnapshotID, zero: zero, journal: j, done: j.Done(),
 		notFoundUntil: notFoundUntil, volumeBlocks: ebsdomain.BlockCount(volume),
+		gate: newGate(c.opts.Workers, c.log),
 	}
 	if parent != nil {
 		run.parent = parent.digests
@@ -217,7 +239,7 @@ func (c *Client) Upload(ctx context.Context, in UploadInput) (*UploadResult, err
 	if res.Status == string(types.StatusError) {
 		return res, fmt.Errorf("snapshot %s: %w", res.SnapshotID, ErrSnapshotFailed)
 	}
-	m := &Manifest{SnapshotID: res.SnapshotID, VolumeSize: volume, blocks: written}
+	m := &Manifest{SnapshotID: res.SnapshotID, VolumeSize: volume, ImageSize: in.Size, blocks: written}
 	if parent != nil {
 		m.blocks = overlay(written, parent.digests)
 	}
@@ -301,14 +323,14 @@ func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("image is %d bytes but the volume is %d GiB; use --volume-size >= %d", e.ImageSize, e.VolumeSize, e.Need)
 }
 
-// startSnapshot starts the snapshot. One ClientToken serves every attempt,
-// so that a retry after a lost response returns the same snapshot instead
-// of starting a second one.
-func (c *Client) startSnapshot(ctx context.Context, in *UploadInput, volume int64) (*ebs.StartSnapshotOutput, error) {
+// startSnapshot starts the snapshot with tags. One ClientToken serves
+// every attempt, so that a retry after a lost response returns the same
+// snapshot instead of starting a second one.
+func (c *Client) startSnapshot(ctx context.Context, in *UploadInput, volume int64, tags []types.Tag) (*ebs.StartSnapshotOutput, error) {
 	req := &ebs.StartSnapshotInput{
 		VolumeSize:  aws.Int64(volume),
 		ClientToken: aws.String(uuid.NewString()),
-		Tags:        in.Tags,
+		Tags:        tags,
 	}
 	if in.Description != "" {
 		req.Description = aws.String(in.Description)

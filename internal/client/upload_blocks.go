@@ -33,6 +33,7 @@ type uploadRun struct {
 	done          map[int32][sha256.Size]byte // journaled by an interrupted run
 	notFoundUntil time.Time
 	volumeBlocks  int64
+	gate          *gate // bounds the puts in flight, adapting to throttling
 
 	total                                  int64
 	processed                              atomic.Int64
@@ -87,7 +88,13 @@ func (r *uploadRun) run(ctx context.Context) (blockDigests, error) {
 			return false
 		}
 	}
-	holes := newHoleMap(r.in.Image, r.in.Size)
+	var holes *holeMap
+	if !r.in.NoSparse {
+		var err error
+		if holes, err = newHoleMap(r.in.Image, r.in.Size); err != nil {
+			r.c.log.Warn("not looking for holes: reading every block", "err", err)
+		}
+	}
 produce:
 	for i := int64(0); i < imageBlocks; i++ {
 		off := i * BlockSize
@@ -189,7 +196,7 @@ func (r *uploadRun) put(ctx context.Context, i int32, buf []byte, sum [sha256.Si
 	progress := int32(100 * r.processed.Load() / max(r.total, 1))
 	what := "PutSnapshotBlock " + r.id + " block " + strconv.Itoa(int(i))
 	retryNotFound := r.c.opts.Now().Before(r.notFoundUntil)
-	err := r.c.call(ctx, what, retryNotFound, func(ctx context.Context) error {
+	err := r.c.callGated(ctx, r.gate, what, retryNotFound, func(ctx context.Context) error {
 		_, err := r.c.api.PutSnapshotBlock(ctx, &ebs.PutSnapshotBlockInput{
 			SnapshotId:        aws.String(r.id),
 			BlockIndex:        aws.Int32(i),
@@ -215,4 +222,6 @@ func (r *uploadRun) fill(res *UploadResult) {
 	res.Unchanged = r.unchanged.Load()
 	res.Resumed = r.resumedBlks.Load()
 	res.BytesSent = res.Written * BlockSize
+	st := r.gate.stats()
+	res.Throttled, res.LowestConcurrency = st.throttled, st.lowest
 }

@@ -115,13 +115,14 @@ func (c *Client) scanParent(ctx context.Context, id string) (*parentBlocks, erro
 
 	var log digestLog
 	var wg sync.WaitGroup
+	g := newGate(c.opts.Workers, c.log)
 	for range c.opts.Workers {
 		wg.Go(func() {
 			for b := range blocks {
 				if ctx.Err() != nil {
 					continue
 				}
-				sum, err := c.blockChecksum(ctx, id, b)
+				sum, err := c.blockChecksum(ctx, g, id, b)
 				if err != nil {
 					cancel(err)
 					continue
@@ -140,11 +141,11 @@ func (c *Client) scanParent(ctx context.Context, id string) (*parentBlocks, erro
 
 // blockChecksum fetches one block and returns the checksum the service
 // sent with it. The data is read to the end (and dropped) so that the
-// connection can be reused.
-func (c *Client) blockChecksum(ctx context.Context, id string, b listedBlock) ([sha256.Size]byte, error) {
+// connection can be reused. Requests go through g.
+func (c *Client) blockChecksum(ctx context.Context, g *gate, id string, b listedBlock) ([sha256.Size]byte, error) {
 	var sum ebsdomain.Digest
 	what := fmt.Sprintf("GetSnapshotBlock %s block %d", id, b.index)
-	err := c.call(ctx, what, false, func(ctx context.Context) error {
+	err := c.callGated(ctx, g, what, false, func(ctx context.Context) error {
 		out, err := c.api.GetSnapshotBlock(ctx, &ebs.GetSnapshotBlockInput{
 			SnapshotId: aws.String(id), BlockIndex: aws.Int32(b.index), BlockToken: aws.String(b.token),
 		})

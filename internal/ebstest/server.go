@@ -16,6 +16,7 @@ import (
 
 	ebscreds "github.com/ebsd/ebsd/internal/credentials"
 	"github.com/ebsd/ebsd/internal/server"
+	"github.com/ebsd/ebsd/internal/throttle"
 )
 
 // Accounts and keys of the servers ebstest starts.
@@ -29,6 +30,8 @@ type Options struct {
 	DataDir string       // "" = a fresh t.TempDir()
 	Clock   *Clock       // nil = the real clock
 	Logger  *slog.Logger // nil = discard
+	// Throttle, when not nil, enforces these request-rate quotas.
+	Throttle *throttle.Quotas
 }
 
 // Server is a running ebsd on a loopback port.
@@ -71,7 +74,7 @@ func (s *Server) start() {
 	}
 	srv, err := server.Open(context.Background(), server.Options{
 		DataDir: s.DataDir, Credentials: creds, Region: "us-east-1", Logger: logger, Now: now,
-		PackSize: 8 << 20,
+		PackSize: 8 << 20, Throttle: s.opts.Throttle,
 	})
 	if err != nil {
 		s.t.Fatalf("open server: %v", err)
