@@ -28,6 +28,8 @@ check deps internal/snapshot "^net/http$|^$mod/internal/(api|server|sigv4|store/
 check imports internal/api "^$mod/internal/(store|server)|pebble" "the wire layer knows nothing of storage"
 check deps internal/sigv4 "^$mod/internal/(api|snapshot|store|server)" "sigv4 is stdlib only"
 check deps internal/pack "^$mod/internal/(store|snapshot|api)" "the pack format knows no storage"
+check deps internal/vfsdir "^$mod/internal/(api|snapshot|store|server)" "directory durability knows no storage"
+check deps internal/throttle "^$mod/internal/(api|snapshot|store|server)" "rate limits know no requests or storage"
 for b in packblocks pebblemeta memstore; do
 	check deps internal/store/$b "^$mod/internal/(api|snapshot|server|sigv4)" "backends store and retrieve"
 done

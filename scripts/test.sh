@@ -25,3 +25,9 @@ scripts/check-layers.sh
 
 echo "== go test -race"
 go test -race -count=1 -timeout 15m ./...
+
+# The race run makes only a few power cuts (the race detector slows
+# everything ~10x); this run makes the CI-sized campaign. Long ones:
+# go run ./cmd/ebsd-powerloss -points 10000.
+echo "== power-loss campaign"
+go test -count=1 -timeout 10m -run 'PowerLoss' ./internal/powerloss/ ./internal/store/packblocks/

@@ -3,7 +3,6 @@ package main_test
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -13,23 +12,7 @@ import (
 // signed hex payload hash on PutSnapshotBlock, x-amz-content-sha256 on
 // every request, lowercase header names.
 func TestJavaScriptSDK(t *testing.T) {
-	node, nerr := exec.LookPath("node")
-	npm, perr := exec.LookPath("npm")
-	if nerr != nil || perr != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node and npm are needed for the JavaScript SDK test")
-		}
-		t.Skip("node or npm is not on PATH")
-	}
-	dir, err := filepath.Abs("../../tests/sdk-js")
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := exec.CommandContext(withTimeout(t, 5*time.Minute), npm, "ci", "--no-audit", "--no-fund", "--silent")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
+	node, dir := jsSDK(t)
 	p := startProcess(t, t.TempDir())
 	run := exec.CommandContext(withTimeout(t, 2*time.Minute), node, "sdk_test.mjs")
 	run.Dir = dir

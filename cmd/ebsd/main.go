@@ -19,6 +19,7 @@ import (
 )
 
 func main() {
+	restrictUmask()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
@@ -27,9 +28,14 @@ func main() {
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	var err error
-	if len(args) > 0 && args[0] == "kms-key" {
+	switch {
+	case len(args) > 0 && args[0] == "kms-key":
 		err = runKMSKey(args[1:], getenv, stdout, stderr)
-	} else {
+	case len(args) > 0 && args[0] == "credentials":
+		err = runCredentials(args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && isVersionFlag(args[0]):
+		printVersion(stdout)
+	default:
 		err = serve(ctx, args, getenv, stdout, stderr)
 	}
 	switch {

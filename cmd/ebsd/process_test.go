@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebsd/ebsd/internal/credentials"
 )
 
 // ebsdBinary builds cmd/ebsd once per test binary.
@@ -23,7 +25,9 @@ var ebsdBinary = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "ebsd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	// -buildvcs=auto overrides a GOFLAGS=-buildvcs=false, so that
+	// --version shows the revision when git is there.
+	out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
@@ -37,12 +41,18 @@ type process struct {
 	KeyID    string
 	Secret   string
 	Region   string
-	stderr   *strings.Builder
+	// CredentialsFile is the file the banner names.
+	CredentialsFile string
+	stderr          *strings.Builder
+	banner          strings.Builder // written before startProcess returns
 }
 
 var (
-	endpointRE = regexp.MustCompile(`serving the EBS direct APIs at (\S+) `)
-	exportRE   = regexp.MustCompile(`export (AWS_\w+)=(\S+)`)
+	endpointRE = regexp.MustCompile(`serving the EBS direct APIs at (\S+) \(region (\S+),`)
+	// The banner names the credentials file; it shows the secret only on a
+	// terminal, so tests read the keys from the file.
+	credentialsFileRE = regexp.MustCompile(`(?:saved them in|Credentials are in) (.+?)[.:]$`)
+	bannerEndRE       = regexp.MustCompile(`^  aws ebs start-snapshot `)
 )
 
 // startProcess runs ebsd with HOME=home and the given extra arguments, and
@@ -70,19 +80,20 @@ func startProcess(t *testing.T, home string, args ...string) *process {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
-			if m := endpointRE.FindStringSubmatch(line); m != nil {
-				p.Endpoint = m[1]
+			select {
+			case <-found:
+				continue // past the banner: Banner may be reading it
+			default:
 			}
-			if m := exportRE.FindStringSubmatch(line); m != nil {
-				switch m[1] {
-				case "AWS_ACCESS_KEY_ID":
-					p.KeyID = m[2]
-				case "AWS_SECRET_ACCESS_KEY":
-					p.Secret = m[2]
-				case "AWS_DEFAULT_REGION":
-					p.Region = m[2]
-					close(found)
-				}
+			p.banner.WriteString(line + "\n")
+			if m := endpointRE.FindStringSubmatch(line); m != nil {
+				p.Endpoint, p.Region = m[1], m[2]
+			}
+			if m := credentialsFileRE.FindStringSubmatch(line); m != nil {
+				p.CredentialsFile = m[1]
+			}
+			if bannerEndRE.MatchString(line) {
+				close(found)
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -92,8 +103,17 @@ func startProcess(t *testing.T, home string, args ...string) *process {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("ebsd printed no banner in 30 s; stderr:\n%s", p.stderr)
 	}
+	creds, err := credentials.Load(p.CredentialsFile)
+	if err != nil {
+		t.Fatalf("banner:\n%s\n%v", p.Banner(), err)
+	}
+	first := creds.Credentials()[0]
+	p.KeyID, p.Secret = first.AccessKeyID, first.SecretAccessKey
 	return p
 }
+
+// Banner returns what ebsd printed to stdout up to the end of its banner.
+func (p *process) Banner() string { return p.banner.String() }
 
 // stop sends SIGTERM and waits for a clean exit.
 func (p *process) stop(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 
 	"github.com/ebsd/ebsd/internal/config"
 	"github.com/ebsd/ebsd/internal/credentials"
@@ -32,15 +31,30 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	for _, w := range creds.Warnings() {
 		logger.Warn(w)
 	}
+	quotas, err := cfg.ThrottleQuotas()
+	if err != nil {
+		return err
+	}
 	srv, err := server.Open(ctx, server.Options{
 		DataDir:             cfg.DataDir,
 		Credentials:         creds,
 		KMSKeysFile:         cfg.KMSKeysFile,
 		Region:              cfg.Region,
 		PackSize:            cfg.PackSize,
+		MinFreeSpace:        minFreeSpace(cfg.MinFreeSpace),
 		MaxPendingSnapshots: cfg.MaxPendingSnapshots,
+		Throttle:            quotas,
 		Logger:              logger,
+		Transfer: server.TransferLimits{
+			Stall: cfg.StallTimeout, MinRate: cfg.MinTransferRate, Max: cfg.TransferTimeout,
+		},
+		MaxInFlight: cfg.MaxInFlight,
 	})
+	if err != nil && ctx.Err() != nil {
+		// SIGTERM or Ctrl-C while the stores open: exit now, as asked.
+		logger.Info("start-up interrupted", "err", err)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -59,7 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		scheme = "https"
 	}
 	endpoint := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	printBanner(stdout, cfg, endpoint, creds, created)
+	printBanner(stdout, cfg, endpoint, created)
 	logger.Info("ebsd serving", "endpoint", endpoint, "data_dir", cfg.DataDir, "region", cfg.Region)
 
 	errc := make(chan error, 1)
@@ -78,30 +92,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return <-errc
 }
 
-// printBanner tells a newcomer how to talk to the server: the endpoint,
-// the credentials, and an AWS CLI command to paste.
-func printBanner(w io.Writer, cfg config.Config, endpoint string, creds *credentials.Store, created *credentials.Credential) {
-	fmt.Fprintf(w, "ebsd is serving the EBS direct APIs at %s (region %s, data in %s)\n", endpoint, cfg.Region, cfg.DataDir)
-	c := created
-	if c == nil {
-		all := creds.Credentials()
-		if len(all) == 0 {
-			return
-		}
-		fmt.Fprintf(w, "Credentials are in %s.\n", cfg.CredentialsFile)
-		first := all[0]
-		c = &credentials.Credential{AccessKeyID: first.AccessKeyID, SecretAccessKey: "<secret from that file>", AccountID: first.AccountID}
-	} else {
-		fmt.Fprintf(w, "Generated credentials for account %s and saved them in %s:\n", c.AccountID, cfg.CredentialsFile)
+// minFreeSpace is -min-free-space for server.Options, where 0 means the
+// default and a negative value turns the check off.
+func minFreeSpace(n int64) int64 {
+	if n == 0 {
+		return -1
 	}
-	fmt.Fprintf(w, `
-  export AWS_ACCESS_KEY_ID=%s
-  export AWS_SECRET_ACCESS_KEY=%s
-  export AWS_DEFAULT_REGION=%s
-  aws ebs start-snapshot --volume-size 1 --endpoint-url %s
-
-`, c.AccessKeyID, c.SecretAccessKey, cfg.Region, endpoint)
-	if _, err := os.Stat(cfg.CredentialsFile); err != nil {
-		fmt.Fprintf(w, "warning: %v\n", err)
-	}
+	return n
 }

@@ -86,6 +86,9 @@ func (s *Server) PeakRSS() (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", s.cmd.Process.Pid)
 }
 
+// Pid returns the server's process ID, for reading its /proc entries.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
+
 // Stop sends SIGTERM and waits for the process to exit.
 func (s *Server) Stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)

@@ -26,10 +26,30 @@ type Config struct {
 	// MaxPendingSnapshots is how many snapshots one account may have
 	// pending at once.
 	MaxPendingSnapshots int
+	// Throttle is ThrottleOff or ThrottleAWS: whether requests beyond
+	// AWS's request-rate quotas are refused, as AWS refuses them.
+	Throttle string
+	// ThrottleConfig is a JSON file of quota overrides for ThrottleAWS;
+	// "" keeps AWS's quotas.
+	ThrottleConfig string
 	// ShutdownTimeout bounds how long shutdown waits for requests in flight.
 	ShutdownTimeout time.Duration
 	// PackSize is the target size in bytes of a pack file of block data.
 	PackSize int64
+	// MinFreeSpace is the free space in bytes below which the data
+	// directory's disk counts as full: blocks are refused with a
+	// retryable error until space is freed. 0 turns the check off.
+	MinFreeSpace int64
+	// StallTimeout, MinTransferRate and TransferTimeout bound how slowly a
+	// request body may arrive and a response leave (api.TransferLimits):
+	// no progress for StallTimeout, an average below MinTransferRate bytes
+	// per second after StallTimeout, or more than TransferTimeout in all
+	// cuts the transfer.
+	StallTimeout    time.Duration
+	MinTransferRate int64
+	TransferTimeout time.Duration
+	// MaxInFlight bounds the EBS API requests served at once.
+	MaxInFlight int
 }
 
 // Defaults of the settings that do not depend on the environment.
@@ -41,6 +61,11 @@ const (
 	DefaultMaxPendingSnapshots = 100 // AWS's quota L-94D7AB7D
 	DefaultShutdownTimeout     = 30 * time.Second
 	DefaultPackSize            = 128 << 20
+	DefaultMinFreeSpace        = 64 << 20         // pebblemeta.DefaultMinFreeBytes
+	DefaultStallTimeout        = 30 * time.Second // api.DefaultStall
+	DefaultMinTransferRate     = 4 << 10          // api.DefaultMinRate
+	DefaultTransferTimeout     = 3 * time.Minute  // api.DefaultTransferMax
+	DefaultMaxInFlight         = 128              // api.DefaultMaxInFlight
 )
 
 // Names of the files that default to living in the data directory.
@@ -59,8 +84,14 @@ func defaults() Config {
 		LogLevel:            DefaultLogLevel,
 		LogFormat:           DefaultLogFormat,
 		MaxPendingSnapshots: DefaultMaxPendingSnapshots,
+		Throttle:            ThrottleOff,
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		PackSize:            DefaultPackSize,
+		MinFreeSpace:        DefaultMinFreeSpace,
+		StallTimeout:        DefaultStallTimeout,
+		MinTransferRate:     DefaultMinTransferRate,
+		TransferTimeout:     DefaultTransferTimeout,
+		MaxInFlight:         DefaultMaxInFlight,
 	}
 }
 

@@ -88,10 +88,62 @@ func options() []option {
 			bind:  func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) },
 		},
 		{
+			flag: "stall-timeout", env: "EBSD_STALL_TIMEOUT", arg: "duration",
+			usage: "Longest a request body or a response may go without a byte moving; also the grace before " +
+				"-min-transfer-rate applies. The request line and headers have 30s of their own.",
+			def:  DefaultStallTimeout.String(),
+			bind: func(c *Config) flag.Value { return (*durationValue)(&c.StallTimeout) },
+		},
+		{
+			flag: "min-transfer-rate", env: "EBSD_MIN_TRANSFER_RATE", arg: "size",
+			usage: "Slowest average rate, in bytes per second, that a request body or a response must keep once " +
+				"-stall-timeout has passed; a slower one is cut (4KiB/s moves a 512 KiB block in 128s).",
+			def:  FormatSize(DefaultMinTransferRate),
+			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.MinTransferRate) },
+		},
+		{
+			flag: "transfer-timeout", env: "EBSD_TRANSFER_TIMEOUT", arg: "duration",
+			usage: "Longest that reading one request body, or writing one response, may take whatever its progress.",
+			def:   DefaultTransferTimeout.String(),
+			bind:  func(c *Config) flag.Value { return (*durationValue)(&c.TransferTimeout) },
+		},
+		{
+			flag: "max-in-flight", env: "EBSD_MAX_IN_FLIGHT", arg: "n",
+			usage: "Most EBS API requests served at once; more are refused at once, unread, with 503 " +
+				"ServiceUnavailableException, which the SDKs retry. Each block read or written holds up to 1 MiB " +
+				"of memory until it is done.",
+			def:  strconv.Itoa(DefaultMaxInFlight),
+			bind: func(c *Config) flag.Value { return (*intValue)(&c.MaxInFlight) },
+		},
+		{
 			flag: "pack-size", env: "EBSD_PACK_SIZE", arg: "size",
 			usage: "Target size of the pack files that hold block data, in bytes or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).",
 			def:   FormatSize(DefaultPackSize),
 			bind:  func(c *Config) flag.Value { return (*sizeValue)(&c.PackSize) },
+		},
+		{
+			flag: "min-free-space", env: "EBSD_MIN_FREE_SPACE", arg: "size",
+			usage: "Free space to keep on the data directory's disk. Below it, PutSnapshotBlock gets a retryable 503 " +
+				"ServiceUnavailableException saying the storage is full (below half of it, every write does); reads go on, " +
+				"and writes resume by themselves once space is freed. A quarter of it is kept in <data-dir>/space-reserve, " +
+				"deleted to let ebsd start and stop on a disk filled to the last byte. 0 turns this off.",
+			def:  FormatSize(DefaultMinFreeSpace),
+			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.MinFreeSpace) },
+		},
+		{
+			flag: "throttle", env: "EBSD_THROTTLE", arg: "mode",
+			usage: "Request-rate quotas: off, or aws to refuse requests beyond AWS's per-second quotas with AWS's errors " +
+				"(PutSnapshotBlock and GetSnapshotBlock 1000/s per snapshot and per account, ListSnapshotBlocks and " +
+				"ListChangedBlocks 50/s, StartSnapshot and CompleteSnapshot 10/s per account), which the SDKs retry.",
+			def:  ThrottleOff,
+			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Throttle) },
+		},
+		{
+			flag: "throttle-config", env: "EBSD_THROTTLE_CONFIG", arg: "file",
+			usage: `JSON file that overrides quotas of -throttle aws, by operation and scope, e.g. {"version": 1, "quotas": ` +
+				`{"PutSnapshotBlock": {"snapshot": {"rate": 100, "burst": 10}}}}; a rate of 0 lifts a quota.`,
+			def:  "none",
+			bind: func(c *Config) flag.Value { return (*stringValue)(&c.ThrottleConfig) },
 		},
 	}
 }

@@ -61,6 +61,8 @@ func Usage() string {
 
 const usageIntro = `Usage: ebsd [flags]
        ebsd kms-key [-kms-keys FILE] add ARN | list
+       ebsd credentials [-data-dir DIR | -credentials FILE] [-account ID]
+       ebsd --version
 
 ebsd is a self-hostable server for the Amazon EBS direct APIs: StartSnapshot,
 PutSnapshotBlock, CompleteSnapshot, GetSnapshotBlock, ListSnapshotBlocks and
@@ -68,6 +70,8 @@ ListChangedBlocks. Point an AWS SDK or the AWS CLI at it with an endpoint
 override (for example --endpoint-url http://127.0.0.1:8450) and sign requests
 with an access key from the credentials file. "ebsd kms-key" manages the
 local master keys that stand in for AWS KMS (run "ebsd kms-key -h").
+"ebsd credentials" prints export lines for a key of the credentials file:
+eval "$(ebsd credentials)" signs a shell's AWS tools for ebsd.
 
 Each flag can also be set with the environment variable shown; a flag
 overrides its variable.

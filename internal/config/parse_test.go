@@ -40,8 +40,14 @@ func TestParseDefaults(t *testing.T) {
 		LogLevel:            "info",
 		LogFormat:           "text",
 		MaxPendingSnapshots: 100,
+		Throttle:            "off",
 		ShutdownTimeout:     30 * time.Second,
 		PackSize:            128 << 20,
+		MinFreeSpace:        64 << 20,
+		StallTimeout:        30 * time.Second,
+		MinTransferRate:     4 << 10,
+		TransferTimeout:     3 * time.Minute,
+		MaxInFlight:         128,
 	}
 	if got != want {
 		t.Errorf("Parse(nil) = %+v\nwant %+v", got, want)
@@ -72,7 +78,17 @@ func TestParsePrecedence(t *testing.T) {
 		{"max-pending-snapshots", "EBSD_MAX_PENDING_SNAPSHOTS", "7", "9", func(c config.Config) any { return c.MaxPendingSnapshots }, 100, 7, 9},
 		{"shutdown-timeout", "EBSD_SHUTDOWN_TIMEOUT", "1m", "5s", func(c config.Config) any { return c.ShutdownTimeout },
 			30 * time.Second, time.Minute, 5 * time.Second},
+		{"stall-timeout", "EBSD_STALL_TIMEOUT", "10s", "1m", func(c config.Config) any { return c.StallTimeout },
+			30 * time.Second, 10 * time.Second, time.Minute},
+		{"min-transfer-rate", "EBSD_MIN_TRANSFER_RATE", "64KiB", "1000", func(c config.Config) any { return c.MinTransferRate },
+			int64(4 << 10), int64(64 << 10), int64(1000)},
+		{"transfer-timeout", "EBSD_TRANSFER_TIMEOUT", "10m", "90s", func(c config.Config) any { return c.TransferTimeout },
+			3 * time.Minute, 10 * time.Minute, 90 * time.Second},
+		{"max-in-flight", "EBSD_MAX_IN_FLIGHT", "64", "512", func(c config.Config) any { return c.MaxInFlight }, 128, 64, 512},
 		{"pack-size", "EBSD_PACK_SIZE", "64MiB", "1GB", func(c config.Config) any { return c.PackSize }, int64(128 << 20), int64(64 << 20), int64(1e9)},
+		{"min-free-space", "EBSD_MIN_FREE_SPACE", "1GiB", "0", func(c config.Config) any { return c.MinFreeSpace }, int64(64 << 20), int64(1 << 30), int64(0)},
+		{"throttle", "EBSD_THROTTLE", "aws", "off", func(c config.Config) any { return c.Throttle }, "off", "aws", "off"},
+		{"throttle-config", "EBSD_THROTTLE_CONFIG", "/env.json", "/flag.json", func(c config.Config) any { return c.ThrottleConfig }, "", "/env.json", "/flag.json"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.flag, func(t *testing.T) {
@@ -213,6 +229,10 @@ func TestUsage(t *testing.T) {
 		"-max-pending-snapshots n", "EBSD_MAX_PENDING_SNAPSHOTS", "Default: 100",
 		"-shutdown-timeout duration", "EBSD_SHUTDOWN_TIMEOUT", "Default: 30s",
 		"-pack-size size", "EBSD_PACK_SIZE", "Default: 128MiB",
+		"-stall-timeout duration", "EBSD_STALL_TIMEOUT", "Default: 30s",
+		"-min-transfer-rate size", "EBSD_MIN_TRANSFER_RATE", "Default: 4KiB",
+		"-transfer-timeout duration", "EBSD_TRANSFER_TIMEOUT", "Default: 3m0s",
+		"-max-in-flight n", "EBSD_MAX_IN_FLIGHT", "Default: 128", "503",
 	} {
 		if !strings.Contains(u, want) {
 			t.Errorf("usage lacks %q", want)

@@ -60,9 +60,28 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "EBSD_SHUTDOWN_TIMEOUT", "is %v; it must not be negative (0 stops without waiting)", c.ShutdownTimeout)
 	}
+	if c.StallTimeout <= 0 {
+		bad("stall-timeout", "EBSD_STALL_TIMEOUT", "is %v; it must be positive, like %v", c.StallTimeout, DefaultStallTimeout)
+	}
+	if c.MinTransferRate < 1 {
+		bad("min-transfer-rate", "EBSD_MIN_TRANSFER_RATE", "is %d; it must be at least 1 byte per second, like %s",
+			c.MinTransferRate, FormatSize(DefaultMinTransferRate))
+	}
+	if c.StallTimeout > 0 && c.TransferTimeout < c.StallTimeout {
+		bad("transfer-timeout", "EBSD_TRANSFER_TIMEOUT", "is %v; it must be at least -stall-timeout (%v)", c.TransferTimeout, c.StallTimeout)
+	}
+	if c.MaxInFlight < 1 {
+		bad("max-in-flight", "EBSD_MAX_IN_FLIGHT", "is %d; it must be at least 1, like %d", c.MaxInFlight, DefaultMaxInFlight)
+	}
 	if c.PackSize < MinPackSize || c.PackSize > MaxPackSize {
 		bad("pack-size", "EBSD_PACK_SIZE", "is %d bytes; it must be between %s and %s, like %s",
 			c.PackSize, FormatSize(MinPackSize), FormatSize(MaxPackSize), FormatSize(DefaultPackSize))
+	}
+	switch {
+	case !strings.EqualFold(c.Throttle, ThrottleOff) && !strings.EqualFold(c.Throttle, ThrottleAWS):
+		bad("throttle", "EBSD_THROTTLE", "is %q; use off, or aws to enforce AWS's request-rate quotas", c.Throttle)
+	case c.ThrottleConfig != "" && !strings.EqualFold(c.Throttle, ThrottleAWS):
+		bad("throttle-config", "EBSD_THROTTLE_CONFIG", "is set but -throttle is off; add -throttle aws, whose quotas the file overrides")
 	}
 	return errors.Join(errs...)
 }

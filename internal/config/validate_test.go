@@ -31,6 +31,10 @@ func TestValidateAccepts(t *testing.T) {
 		{"smallest pack", func(c *config.Config) { c.PackSize = config.MinPackSize }},
 		{"largest pack", func(c *config.Config) { c.PackSize = config.MaxPackSize }},
 		{"one pending snapshot", func(c *config.Config) { c.MaxPendingSnapshots = 1 }},
+		{"transfer timeout equal to the stall timeout", func(c *config.Config) { c.StallTimeout, c.TransferTimeout = time.Minute, time.Minute }},
+		{"one request in flight", func(c *config.Config) { c.MaxInFlight = 1 }},
+		{"throttle aws", func(c *config.Config) { c.Throttle = "aws" }},
+		{"throttle AWS with a file", func(c *config.Config) { c.Throttle, c.ThrottleConfig = "AWS", "q.json" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +81,15 @@ func TestValidateRefuses(t *testing.T) {
 		{"pack negative", func(c *config.Config) { c.PackSize = -1 }, []string{"-pack-size (EBSD_PACK_SIZE) is -1 bytes", "between 1MiB and 4GiB"}},
 		{"pack too small", func(c *config.Config) { c.PackSize = config.MinPackSize - 1 }, []string{"-pack-size"}},
 		{"pack too big", func(c *config.Config) { c.PackSize = config.MaxPackSize + 1 }, []string{"-pack-size"}},
+		{"stall zero", func(c *config.Config) { c.StallTimeout = 0 }, []string{"-stall-timeout (EBSD_STALL_TIMEOUT) is 0s", "like 30s"}},
+		{"rate zero", func(c *config.Config) { c.MinTransferRate = 0 }, []string{"-min-transfer-rate (EBSD_MIN_TRANSFER_RATE) is 0", "like 4KiB"}},
+		{"transfer timeout below stall", func(c *config.Config) { c.TransferTimeout = 10 * time.Second },
+			[]string{"-transfer-timeout (EBSD_TRANSFER_TIMEOUT) is 10s", "at least -stall-timeout (30s)"}},
+		{"in flight zero", func(c *config.Config) { c.MaxInFlight = 0 }, []string{"-max-in-flight (EBSD_MAX_IN_FLIGHT) is 0", "at least 1"}},
+		{"throttle unknown", func(c *config.Config) { c.Throttle = "on" }, []string{"-throttle (EBSD_THROTTLE)", `"on"`, "use off, or aws"}},
+		{"throttle empty", func(c *config.Config) { c.Throttle = "" }, []string{"-throttle (EBSD_THROTTLE)"}},
+		{"throttle config without aws", func(c *config.Config) { c.ThrottleConfig = "q.json" },
+			[]string{"-throttle-config (EBSD_THROTTLE_CONFIG) is set but -throttle is off", "add -throttle aws"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -17,11 +16,13 @@ import (
 
 	"github.com/ebsd/ebsd/internal/api"
 	"github.com/ebsd/ebsd/internal/credentials"
+	"github.com/ebsd/ebsd/internal/fsutil"
 	"github.com/ebsd/ebsd/internal/keyring"
 	"github.com/ebsd/ebsd/internal/sigv4"
 	"github.com/ebsd/ebsd/internal/snapshot"
 	"github.com/ebsd/ebsd/internal/store/packblocks"
 	"github.com/ebsd/ebsd/internal/store/pebblemeta"
+	"github.com/ebsd/ebsd/internal/throttle"
 )
 
 // Options configure a Server.
@@ -37,7 +38,37 @@ type Options struct {
 	// Now is the service's clock (timeouts, token expiry); nil = time.Now.
 	// Tests inject one. Signatures and Date headers always use real time.
 	Now func() time.Time
+	// Throttle, when not nil, is the request-rate quotas every account's
+	// requests are held to (-throttle aws); nil enforces none.
+	Throttle *throttle.Quotas
+	// Transfer bounds slow request bodies and responses; zero fields take
+	// api's defaults. MaxInFlight bounds the EBS requests served at once
+	// (0 = api.DefaultMaxInFlight); /healthz and /metrics are not counted.
+	Transfer    TransferLimits
+	MaxInFlight int
+	// MinFreeSpace is the free space in bytes below which the data
+	// directory's disk counts as full: blocks are refused (a retryable
+	// 503) and a restart opens the metadata read-only. 0 =
+	// pebblemeta.DefaultMinFreeBytes; negative = no check.
+	MinFreeSpace int64
 }
+
+// TransferLimits bound how slowly a request body may arrive and a response
+// leave; see api.TransferLimits for the rule.
+type TransferLimits = api.TransferLimits
+
+// Limits of the header phase of a request.
+const (
+	// headerTimeout bounds reading a request line and its headers.
+	headerTimeout = 30 * time.Second
+	// maxHeaderBytes bounds them in size (net/http adds 4 KiB of slack).
+	// The largest request an SDK sends, a PutSnapshotBlock, has about
+	// 1 KiB of request line and headers, plus an X-Amz-Security-Token of a
+	// few KiB with temporary credentials; block and page tokens (~200
+	// bytes) ride in the query. 64 KiB leaves ample room (an 8 KiB token
+	// passes in TestHeaderLimit) and is 1/16 of net/http's default.
+	maxHeaderBytes = 64 << 10
+)
 
 // Server is a running ebsd: stores, service and HTTP handler.
 type Server struct {
@@ -49,6 +80,8 @@ type Server struct {
 	http    *http.Server
 	stop    context.CancelFunc
 	swept   chan struct{}
+	lock    *dataDirLock // released last, after the stores
+	reserve *reserve
 }
 
 // Open opens (creating on first use) the stores under opts.DataDir and
@@ -63,18 +96,36 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if opts.KMSKeysFile == "" {
 		opts.KMSKeysFile = filepath.Join(opts.DataDir, "kms-keys.json")
 	}
-	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+	if err := fsutil.Private(opts.DataDir); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{opts: opts, swept: make(chan struct{})}
+	// On a disk filled to the last byte, the lock file and the stores
+	// need the reserved space to start (reserve.go).
+	s.reserve = newReserve(opts.DataDir, opts.MinFreeSpace, opts.Logger)
+	s.reserve.releaseIfFull("open")
 	var err error
-	if s.meta, err = pebblemeta.Open(ctx, pebblemeta.Options{Dir: filepath.Join(opts.DataDir, "meta")}); err != nil {
+	if s.lock, err = lockDataDir(opts.DataDir); err != nil {
+		return nil, err
+	}
+	if err := makePrivate(ctx, opts.DataDir); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	if s.meta, err = pebblemeta.Open(ctx, pebblemeta.Options{Dir: filepath.Join(opts.DataDir, "meta"),
+		MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger}); err != nil {
+		s.closeStores()
 		return nil, fmt.Errorf("open metadata store in %s: %w", opts.DataDir, err)
 	}
-	if s.blocks, err = packblocks.Open(ctx, packblocks.Options{Dir: filepath.Join(opts.DataDir, "blocks"), PackSize: opts.PackSize}); err != nil {
-		s.meta.Close()
+	if s.blocks, err = openAbandoning(ctx, func() (*packblocks.Store, error) {
+		return packblocks.Open(ctx, packblocks.Options{Dir: filepath.Join(opts.DataDir, "blocks"),
+			PackSize: opts.PackSize, Logger: opts.Logger})
+	}); err != nil {
+		s.closeStores()
 		return nil, fmt.Errorf("open block store in %s: %w", opts.DataDir, err)
 	}
+	s.reserve.keep()
+	s.logSpace()
 	keys, err := keyring.Open(opts.KMSKeysFile, opts.Region)
 	if err != nil {
 		s.closeStores()
@@ -82,7 +133,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.service, err = snapshot.New(ctx, snapshot.Options{
 		Meta:                s.meta,
-		Blocks:              s.blocks,
+		Blocks:              newSpaceGuard(s.blocks, s.meta, opts.Logger, opts.DataDir),
 		Keys:                keys,
 		MaxPendingSnapshots: opts.MaxPendingSnapshots,
 		SweepInterval:       opts.SweepInterval,
@@ -97,11 +148,19 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(reg, s.service, s.blocks)
+	registerSpaceMetrics(reg, s.meta)
+	var limiter *throttle.Limiter
+	if opts.Throttle != nil {
+		limiter = throttle.New(*opts.Throttle, nil)
+	}
 	h, err := api.New(api.Options{
-		Service:    s.service,
-		Auth:       &authenticator{v: &sigv4.Verifier{Service: "ebs", Keys: opts.Credentials}},
-		Logger:     opts.Logger,
-		Registerer: reg,
+		Service:     s.service,
+		Auth:        &authenticator{v: &sigv4.Verifier{Service: "ebs", Keys: opts.Credentials}},
+		Logger:      opts.Logger,
+		Throttle:    limiter,
+		Registerer:  reg,
+		Transfer:    opts.Transfer,
+		MaxInFlight: opts.MaxInFlight,
 	})
 	if err != nil {
 		s.closeStores()
@@ -110,7 +169,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
+		s.health(w)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", h)
@@ -133,10 +192,17 @@ func (s *Server) Serve(ln net.Listener, certFile, keyFile string) error {
 		defer close(s.swept)
 		_ = s.service.Run(ctx)
 	}()
+	// The EBS handler times each body and response by its progress
+	// (api.TransferLimits). ReadTimeout and WriteTimeout only cap the rest
+	// (/healthz, /metrics) and reset a connection's deadlines per request.
+	maxTransfer := s.opts.Transfer.WithDefaults().Max
 	s.http = &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 30 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
+		ReadTimeout:       maxTransfer,
+		WriteTimeout:      maxTransfer,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
 	}
 	var err error
@@ -173,11 +239,19 @@ func (s *Server) Close() error { return s.closeStores() }
 
 func (s *Server) closeStores() error {
 	var errs []error
+	if s.reserve != nil {
+		s.reserve.halt()
+		s.reserve.releaseIfFull("close")
+	}
 	if s.blocks != nil {
 		errs = append(errs, s.blocks.Close())
 	}
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
+	}
+	if s.lock != nil {
+		errs = append(errs, s.lock.release())
+		s.lock = nil
 	}
 	return errors.Join(errs...)
 }
