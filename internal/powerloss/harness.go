@@ -163,14 +163,12 @@ func (h *harness) boot(ctx context.Context, fs *vfs.MemFS, clk *clock) (*instanc
 		cut := make(chan *vfs.MemFS, 1)
 		go func() {
 			time.Sleep(delay)
+			in := <-started // the process being booted, wherever it is
 			if power {
-				cut <- fs.CrashClone(cfg)
+				cut <- in.fs.cut(cfg)
 				return
 			}
-			// Kill the process being booted, wherever it is.
-			if in := <-started; in != nil {
-				in.fs.kill()
-			}
+			in.fs.kill()
 			cut <- fs
 		}()
 		in, err := openKillable(ctx, fs, clk, started)
@@ -244,7 +242,7 @@ func (h *harness) loadAndCut(ctx context.Context, in *instance, fs *vfs.MemFS, l
 	frozen := led.freeze()
 	clone := fs
 	if power {
-		clone = fs.CrashClone(cfg)
+		clone = in.fs.cut(cfg)
 	} else {
 		in.fs.kill()
 		h.rep.Kills++

@@ -43,6 +43,16 @@ func (m *mortalFS) kill() {
 	m.dead = true
 }
 
+// cut returns what a power cut would leave of mem now. It holds mu
+// exclusively, so that no operation of this process is inside mem while it
+// is cloned: MemFS.Lock takes MemFS's clone lock shared twice over, which
+// deadlocks against a CrashClone waiting between the two.
+func (m *mortalFS) cut(cfg vfs.CrashCloneCfg) *vfs.MemFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mem.CrashClone(cfg)
+}
+
 // fs returns the file system the process sees now; mu must be held.
 func (m *mortalFS) fs() *vfs.MemFS {
 	if m.dead {
