@@ -18,6 +18,14 @@ import (
 // meets many packs: the pack directory's entries are what F1 lost.
 const packSize = 2 << 20
 
+// Where the stores live on the file system. indexDir is packblocks' Pebble
+// index, inside its directory.
+const (
+	metaDir   = "/data/meta"
+	blocksDir = "/data/blocks"
+	indexDir  = "/data/blocks/index"
+)
+
 // instance is one "boot" of ebsd's storage and service on a file system.
 type instance struct {
 	fs     *mortalFS
@@ -38,14 +46,14 @@ func open(ctx context.Context, mem *vfs.MemFS, c *clock) (*instance, error) {
 // fails) to started as soon as it exists, so that it can be killed while
 // it recovers: the stores are opened one by one and each is handed over.
 func openKillable(ctx context.Context, mem *vfs.MemFS, c *clock, started chan<- *instance) (*instance, error) {
-	fs := newMortalFS(mem)
+	fs := newMortalFS(mem, metaDir, indexDir)
 	in := &instance{fs: fs}
 	started <- in // killing in kills fs, whatever has been opened on it so far
-	meta, err := pebblemeta.Open(ctx, pebblemeta.Options{Dir: "/data/meta", FS: fs, Logger: quiet})
+	meta, err := pebblemeta.Open(ctx, pebblemeta.Options{Dir: metaDir, FS: fs, Logger: quiet})
 	if err != nil {
 		return nil, fmt.Errorf("open metadata: %w", err)
 	}
-	blocks, err := packblocks.Open(ctx, packblocks.Options{Dir: "/data/blocks", FS: fs, PackSize: packSize, Logger: quiet})
+	blocks, err := packblocks.Open(ctx, packblocks.Options{Dir: blocksDir, FS: fs, PackSize: packSize, Logger: quiet})
 	if err != nil {
 		meta.Close()
 		return nil, fmt.Errorf("open blocks: %w", err)

@@ -48,8 +48,9 @@ type Options struct {
 	MaxInFlight int
 	// MinFreeSpace is the free space in bytes below which the data
 	// directory's disk counts as full: blocks are refused (a retryable
-	// 503) and a restart opens the metadata read-only. 0 =
-	// pebblemeta.DefaultMinFreeBytes; negative = no check.
+	// 503) and a restart opens the metadata and the block index
+	// read-only. 0 = pebblemeta.DefaultMinFreeBytes (the same as
+	// packblocks.DefaultMinFreeBytes); negative = no check.
 	MinFreeSpace int64
 }
 
@@ -119,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.blocks, err = openAbandoning(ctx, func() (*packblocks.Store, error) {
 		return packblocks.Open(ctx, packblocks.Options{Dir: filepath.Join(opts.DataDir, "blocks"),
-			PackSize: opts.PackSize, Logger: opts.Logger})
+			PackSize: opts.PackSize, MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger})
 	}); err != nil {
 		s.closeStores()
 		return nil, fmt.Errorf("open block store in %s: %w", opts.DataDir, err)

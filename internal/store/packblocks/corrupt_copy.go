@@ -25,7 +25,13 @@ var errCopyDropped = errors.New("packblocks: corrupt copy dropped")
 // points at bad: a concurrent Get may have dropped it already, and a Put
 // may since have stored a good copy. The syncer writes the mark, in a
 // synced batch (see Store.index), and settles the claim.
+//
+// A read-only store marks nothing: it has no syncer and cannot write; the
+// copy is found corrupt again once the store is writable.
 func (s *Store) dropCorrupt(ctx context.Context, key ebs.Digest, bad location) {
+	if s.readOnly { // stable: the caller holds closeMu
+		return
+	}
 	for {
 		call, leader := s.claim(key)
 		if !leader {

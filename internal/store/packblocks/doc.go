@@ -92,6 +92,19 @@
 // unknown format version. With the index deleted, Open rebuilds it from the
 // packs, verifying every checksum.
 //
+// # A full disk
+//
+// Opening the index for writing replays Pebble's log into a new table,
+// which on a full disk Pebble retries forever, and recovery writes index
+// batches. So when less than Options.MinFreeBytes plus the size of that
+// log is free, Open opens the index read-only and skips recovery: Get and
+// Has answer from the index (blocks in pack tails not indexed before the
+// last stop are not found until then), Put returns a SpaceError, which
+// errors.Is matches with syscall.ENOSPC, and no syncer runs. Every second
+// the store looks at the free space; once there is enough it reopens the
+// index for writing, runs recovery and starts the syncer, with every call
+// held off meanwhile.
+//
 // Nothing is ever deleted from packs: the BlockStore interface has no
 // delete, and garbage collection would rewrite packs into new ones.
 package packblocks

@@ -98,12 +98,14 @@ func isSealed(db *pebble.DB, pack uint32) (bool, error) {
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 
-// openIndex opens (creating if needed) the Pebble DB at dir on fsys.
-func openIndex(fsys vfs.FS, dir string) (*pebble.DB, error) {
+// openIndex opens the Pebble DB at dir on fsys: for writing, creating it
+// if needed, or read-only, which writes nothing (see SpaceError).
+func openIndex(fsys vfs.FS, dir string, readOnly bool) (*pebble.DB, error) {
 	db, err := pebble.Open(dir, &pebble.Options{
 		FS:                 fsys,
 		FormatMajorVersion: pebble.FormatNewest,
 		Logger:             quietLogger{},
+		ReadOnly:           readOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("packblocks: open index %s: %w", dir, err)

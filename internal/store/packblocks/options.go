@@ -40,6 +40,14 @@ type Options struct {
 	// default DefaultMaxOpenFiles. More may be open briefly while reads are
 	// in flight.
 	MaxOpenFiles int
+
+	// MinFreeBytes is the free space, on the file system holding Dir,
+	// below which (plus the size of the index's write-ahead log) Open
+	// opens the store read-only rather than let Pebble retry a flush
+	// forever (see SpaceError). DefaultMinFreeBytes when 0; a negative
+	// value turns the check off. A file system that cannot tell its free
+	// space, like vfs.MemFS by default, is never too full.
+	MinFreeBytes int64
 }
 
 // withDefaults returns o with zero values replaced by defaults, or an error
@@ -62,6 +70,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxOpenFiles == 0 {
 		o.MaxOpenFiles = DefaultMaxOpenFiles
+	}
+	if o.MinFreeBytes == 0 {
+		o.MinFreeBytes = DefaultMinFreeBytes
 	}
 	if o.MaxOpenFiles < 0 {
 		return o, fmt.Errorf("packblocks: Options.MaxOpenFiles %d is negative", o.MaxOpenFiles)

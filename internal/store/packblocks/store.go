@@ -1,6 +1,7 @@
 package packblocks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,17 +25,27 @@ var _ store.BlockStore = (*Store)(nil)
 // Store is a store.BlockStore that appends blocks to pack files in a local
 // directory and indexes them in Pebble. See the package documentation.
 type Store struct {
-	opts    Options
-	fs      vfs.FS
-	log     *slog.Logger
-	packDir string
-	db      *pebble.DB
-	files   *fileCache
+	opts     Options
+	fs       vfs.FS
+	log      *slog.Logger
+	packDir  string
+	indexDir string
+	db       *pebble.DB // replaced only with closeMu held exclusively
+	files    *fileCache
 
 	// closeMu is held shared by every call and exclusively by Close, so
-	// that Close waits for the calls in flight and later calls see closed.
+	// that Close waits for the calls in flight and later calls see closed,
+	// and by reopenWritable, so that no call sees the index change.
 	closeMu sync.RWMutex
 	closed  bool
+	// readOnly: the disk was too full to open the index for writing
+	// (SpaceError); Put fails, recovery is deferred, no syncer runs, and
+	// watchSpace reopens the store for writing once space is freed.
+	readOnly bool
+	// dead is why the store cannot be used any more: reopening its index
+	// failed. Set only while readOnly.
+	dead      error
+	watchDone chan struct{} // closed when watchSpace returns; nil if none runs
 
 	// inflight holds the claims on keys: the Puts deciding on a key (so
 	// that concurrent Puts of one key append it once) and the Gets marking
@@ -90,7 +101,9 @@ type putCall struct {
 
 // Open opens the store in opts.Dir, creating it if needed, and recovers
 // from any crash: pack tails that were written but not indexed are indexed
-// (see doc.go).
+// (see doc.go). On a disk too full to open the index for writing, it opens
+// the store read-only and defers recovery until space is freed (see
+// SpaceError).
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	return open(ctx, opts, syncData)
 }
@@ -113,16 +126,12 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 	if err := vfsdir.SyncChain(fsys, opts.Dir); err != nil {
 		return nil, err
 	}
-	db, err := openIndex(fsys, indexDir)
-	if err != nil {
-		return nil, err
-	}
 	s := &Store{
 		opts:       opts,
 		fs:         fsys,
 		log:        opts.Logger,
 		packDir:    packDir,
-		db:         db,
+		indexDir:   indexDir,
 		inflight:   make(map[ebs.Digest]*putCall),
 		pending:    newSyncGroup(),
 		kick:       make(chan struct{}, 1),
@@ -133,14 +142,51 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 	s.files = newFileCache(opts.MaxOpenFiles, func(id uint32) (vfs.File, error) {
 		return fsys.Open(s.packPath(id))
 	})
+	writable, spaceErr := s.enoughSpace()
+	if !writable {
+		return s.openReadOnly(spaceErr)
+	}
+	if s.db, err = openIndex(fsys, indexDir, false); err != nil {
+		return nil, err
+	}
 	if err := s.recover(ctx); err != nil {
 		if s.active != nil {
 			s.active.f.Close()
 		}
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	go s.syncLoop()
+	return s, nil
+}
+
+// openReadOnly finishes Open on a disk too full to open the index for
+// writing (spaceErr, or an error checking): the index is opened read-only,
+// recovery is deferred and watchSpace finishes the job once space is
+// freed. An index that does not exist yet cannot be opened read-only.
+func (s *Store) openReadOnly(spaceErr error) (*Store, error) {
+	var serr *SpaceError
+	if !errors.As(spaceErr, &serr) {
+		return nil, spaceErr
+	}
+	if ok, err := s.indexExists(); err != nil || !ok {
+		return nil, cmp.Or(err, fmt.Errorf("packblocks: open %s: creating the index takes space: %w", s.opts.Dir, spaceErr))
+	}
+	db, err := openIndex(s.fs, s.indexDir, true)
+	if err != nil {
+		return nil, err
+	}
+	s.db, s.readOnly = db, true
+	if err := s.readOnlyStats(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.log.Warn("packblocks: the block store is read-only: its disk is too full to open its index for writing; "+
+		"crash recovery is deferred until space is freed, and until then blocks in pack tails that were not "+
+		"indexed before the last stop are not readable; it reopens for writing by itself once space is free",
+		"dir", s.opts.Dir, "err", spaceErr)
+	s.watchDone = make(chan struct{})
+	go s.watchSpace()
 	return s, nil
 }
 
@@ -163,6 +209,12 @@ func (s *Store) Put(ctx context.Context, key ebs.Digest, data []byte) error {
 	defer s.closeMu.RUnlock()
 	if s.closed {
 		return fmt.Errorf("packblocks: put: %w", store.ErrClosed)
+	}
+	if s.dead != nil {
+		return s.dead
+	}
+	if s.readOnly {
+		return fmt.Errorf("packblocks: put %v: %w", key, s.spaceError())
 	}
 	for {
 		call, leader := s.claim(key)
@@ -250,6 +302,9 @@ func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, er
 	if s.closed {
 		return dst, fmt.Errorf("packblocks: get: %w", store.ErrClosed)
 	}
+	if s.dead != nil {
+		return dst, s.dead
+	}
 	loc, err := lookup(s.db, key)
 	if err != nil {
 		return dst, err
@@ -289,6 +344,9 @@ func (s *Store) Has(ctx context.Context, key ebs.Digest) (bool, error) {
 	if s.closed {
 		return false, fmt.Errorf("packblocks: has: %w", store.ErrClosed)
 	}
+	if s.dead != nil {
+		return false, s.dead
+	}
 	return has(s.db, key)
 }
 
@@ -301,11 +359,25 @@ func (s *Store) Close() error {
 		return fmt.Errorf("packblocks: close: %w", store.ErrClosed)
 	}
 	s.closed = true
+	readOnly, dead := s.readOnly, s.dead // reopenWritable changes neither once closed
 	s.closeMu.Unlock()
 
 	// No call is in flight and none will start, but a Put that gave up on
 	// its context may have left an append for the syncer: it drains them.
 	close(s.quit)
+	if s.watchDone != nil {
+		<-s.watchDone
+	}
+	if readOnly {
+		errs := []error{s.files.close()}
+		if dead == nil {
+			errs = append(errs, s.db.Close())
+		}
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("packblocks: close: %w", err)
+		}
+		return nil
+	}
 	<-s.syncerDone
 
 	var errs []error
