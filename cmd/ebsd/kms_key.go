@@ -16,7 +16,10 @@ Manages the master keys that encrypt snapshots, the server's stand-in for
 AWS KMS. "add" creates random key material for ARN, which must look like
 arn:aws:kms:REGION:ACCOUNT:key/ID; StartSnapshot then accepts that ARN as
 KmsKeyArn. Each account's default key (used for Encrypted=true without a
-KmsKeyArn) is created automatically. Restart ebsd after adding a key.
+KmsKeyArn) is created automatically. A running ebsd uses an added key at
+once, without a restart: it re-reads the file when it meets an unknown
+key, and on SIGHUP. Adding a key while ebsd runs is safe: every writer
+locks FILE.lock and merges its change into what the file holds.
 `
 
 // runKMSKey implements "ebsd kms-key".

@@ -45,6 +45,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxPendingSnapshots: cfg.MaxPendingSnapshots,
 		Throttle:            quotas,
 		Logger:              logger,
+		AccessLogLevel:      cfg.AccessLogLevel(),
 		Transfer: server.TransferLimits{
 			Stall: cfg.StallTimeout, MinRate: cfg.MinTransferRate, Max: cfg.TransferTimeout,
 		},
@@ -63,6 +64,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			logger.Error("closing the stores failed", "err", err)
 		}
 	}()
+	defer reloadOnHangup(ctx, srv.Reload)()
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {

@@ -14,10 +14,15 @@ type exchange struct {
 	id      string    // the request ID, sent as x-amzn-RequestId
 	op      operation // set once the route is known
 	account string    // the authenticated account, "" before authentication
+	remote  string    // the client's address, for the access log
 	outcome string    // the AWS error type written, "" on success
 	status  int       // the status written, 0 before WriteHeader
 	sent    int64     // response body bytes written
 	body    countingBody
+
+	// authFailure is why authentication failed, when the Authenticator
+	// said; nil otherwise.
+	authFailure *AuthFailure
 
 	// vals backs the values of the response headers set with setHeader,
 	// so that setting one does not allocate a []string.

@@ -55,6 +55,10 @@ type Options struct {
 	Auth       Authenticator // required
 	Logger     *slog.Logger  // nil discards logs
 	Registerer prometheus.Registerer
+	// AccessLogLevel is the level of the one line logged per request
+	// (access_log.go); the zero value is Info, the default level of ebsd.
+	// Debug keeps the lines out of the default log (-access-log=false).
+	AccessLogLevel slog.Level
 	// Throttle enforces request-rate quotas after authentication; nil
 	// enforces none.
 	Throttle *throttle.Limiter
@@ -84,6 +88,9 @@ type Handler struct {
 	busy    *inFlight
 	ops     map[string]operation // route pattern -> operation, to name a refused request
 
+	// accessLevel is the level of the access log lines.
+	accessLevel slog.Level
+
 	// throttle is nil when no quotas are enforced.
 	throttle *throttle.Limiter
 }
@@ -108,6 +115,8 @@ func New(opts Options) (*Handler, error) {
 		limits: opts.Transfer.WithDefaults(),
 		busy:   newInFlight(opts.MaxInFlight),
 		ops:    make(map[string]operation),
+
+		accessLevel: opts.AccessLogLevel,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -146,7 +155,7 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	t := newTransfer(w, r, h.limits, start)
-	x := &exchange{ResponseWriter: t.writer(), id: newRequestID()}
+	x := &exchange{ResponseWriter: t.writer(), id: newRequestID(), remote: r.RemoteAddr}
 	x.setHeader(hdrRequestID, x.id)
 	x.setHeader(hdrDate, h.date.format(h.now()))
 	x.body.rc = t.body()
@@ -217,6 +226,7 @@ func (h *Handler) route(pattern string, op operation, serve func(*exchange, *htt
 		x.op = op
 		caller, err := h.auth.Authenticate(r)
 		if err != nil {
+			x.noteAuthFailure(err)
 			h.writeError(x, r, err)
 			return
 		}

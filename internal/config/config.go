@@ -23,6 +23,9 @@ type Config struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
+	// AccessLog is whether each EBS API request is logged at info, the
+	// default level; when false its line is logged at debug.
+	AccessLog bool
 	// MaxPendingSnapshots is how many snapshots one account may have
 	// pending at once.
 	MaxPendingSnapshots int
@@ -83,6 +86,7 @@ func defaults() Config {
 		Region:              DefaultRegion,
 		LogLevel:            DefaultLogLevel,
 		LogFormat:           DefaultLogFormat,
+		AccessLog:           true,
 		MaxPendingSnapshots: DefaultMaxPendingSnapshots,
 		Throttle:            ThrottleOff,
 		ShutdownTimeout:     DefaultShutdownTimeout,

@@ -76,6 +76,15 @@ func options() []option {
 			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) },
 		},
 		{
+			flag: "access-log", env: "EBSD_ACCESS_LOG", arg: "",
+			usage: "Log one info line per EBS API request: operation, status, AWS error type, account, bytes, " +
+				"duration, request ID, client address, and why authentication failed (unknown access key ID, " +
+				"bad signature, clock skew, missing or malformed Authorization). No secret, signature or token " +
+				"is logged. -access-log=false logs these lines at debug only; server errors are logged at error either way.",
+			def:  "true",
+			bind: func(c *Config) flag.Value { return (*boolValue)(&c.AccessLog) },
+		},
+		{
 			flag: "max-pending-snapshots", env: "EBSD_MAX_PENDING_SNAPSHOTS", arg: "n",
 			usage: "Most snapshots one account may have pending at once; StartSnapshot beyond it is refused.",
 			def:   strconv.Itoa(DefaultMaxPendingSnapshots) + " (AWS's quota)",
@@ -161,6 +170,21 @@ func (v *stringValue) String() string {
 	}
 	return string(*v)
 }
+
+// boolValue is a flag that may be given alone (-access-log) or with a
+// value (-access-log=false).
+type boolValue bool
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("invalid boolean %q: want true or false", s)
+	}
+	*v = boolValue(b)
+	return nil
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(v != nil && bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
 
 type intValue int
 

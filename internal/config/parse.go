@@ -84,7 +84,11 @@ func writeUsage(w io.Writer, opts []option) {
 	var b strings.Builder
 	b.WriteString(usageIntro)
 	for _, o := range opts {
-		fmt.Fprintf(&b, "  -%s %s\n", o.flag, o.arg)
+		if o.arg == "" { // a boolean flag
+			fmt.Fprintf(&b, "  -%s\n", o.flag)
+		} else {
+			fmt.Fprintf(&b, "  -%s %s\n", o.flag, o.arg)
+		}
 		for _, line := range wrap(o.usage, 80-8) {
 			fmt.Fprintf(&b, "        %s\n", line)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,6 +40,7 @@ func TestParseDefaults(t *testing.T) {
 		Region:              "us-east-1",
 		LogLevel:            "info",
 		LogFormat:           "text",
+		AccessLog:           true,
 		MaxPendingSnapshots: 100,
 		Throttle:            "off",
 		ShutdownTimeout:     30 * time.Second,
@@ -242,5 +244,40 @@ func TestUsage(t *testing.T) {
 		if len(line) > 80 {
 			t.Errorf("usage line %d is %d characters long, want at most 80: %q", i+1, len(line), line)
 		}
+	}
+}
+
+// TestParseAccessLog checks the boolean -access-log: on by default, off
+// with -access-log=false or EBSD_ACCESS_LOG=false, a bare -access-log
+// beating the variable, and the level it gives the access lines.
+func TestParseAccessLog(t *testing.T) {
+	tests := []struct {
+		args      []string
+		env       string
+		want      bool
+		wantLevel slog.Level
+	}{
+		{nil, "", true, slog.LevelInfo},
+		{[]string{"-access-log=false"}, "", false, slog.LevelDebug},
+		{[]string{"--access-log=0"}, "", false, slog.LevelDebug},
+		{nil, "false", false, slog.LevelDebug},
+		{nil, "true", true, slog.LevelInfo},
+		{[]string{"-access-log"}, "false", true, slog.LevelInfo},
+		{[]string{"-access-log=false"}, "true", false, slog.LevelDebug},
+	}
+	for _, tc := range tests {
+		cfg := mustParse(t, tc.args, map[string]string{"HOME": "/h", "EBSD_ACCESS_LOG": tc.env})
+		if cfg.AccessLog != tc.want || cfg.AccessLogLevel() != tc.wantLevel {
+			t.Errorf("%q with EBSD_ACCESS_LOG=%q: AccessLog=%v level %v, want %v level %v",
+				tc.args, tc.env, cfg.AccessLog, cfg.AccessLogLevel(), tc.want, tc.wantLevel)
+		}
+	}
+	var stderr bytes.Buffer
+	if _, err := config.Parse(nil, envFrom(map[string]string{"EBSD_ACCESS_LOG": "maybe"}), &stderr); err == nil ||
+		!strings.Contains(err.Error(), "EBSD_ACCESS_LOG") {
+		t.Errorf("EBSD_ACCESS_LOG=maybe: %v, want an error naming the variable", err)
+	}
+	if u := config.Usage(); !strings.Contains(u, "  -access-log\n") || !strings.Contains(u, "EBSD_ACCESS_LOG") {
+		t.Errorf("usage lacks -access-log:\n%s", u)
 	}
 }

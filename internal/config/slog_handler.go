@@ -35,3 +35,12 @@ func parseLevel(s string) (slog.Level, bool) {
 	}
 	return 0, false
 }
+
+// AccessLogLevel returns the level of the access log lines: info, or debug
+// when AccessLog is off (api.Options.AccessLogLevel).
+func (c Config) AccessLogLevel() slog.Level {
+	if c.AccessLog {
+		return slog.LevelInfo
+	}
+	return slog.LevelDebug
+}

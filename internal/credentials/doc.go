@@ -20,6 +20,9 @@
 // the file with mode 0600 so that the operator can copy the key into an
 // AWS SDK profile.
 //
+// A Store loaded from a file re-reads it on Reload and when a lookup
+// misses (at most once a second); a broken file keeps the old content.
+//
 // Secrets never appear in error messages, warnings, or the fmt and slog
 // renderings of Credential and Store.
 package credentials

@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/ebsd/ebsd/internal/fsutil"
 )
@@ -18,14 +22,29 @@ import (
 // format, as opposed to the file being unreadable.
 var ErrInvalid = errors.New("invalid credentials")
 
-// Store maps access key IDs to their secrets and accounts. It does not
-// change after it is made, so it is safe for concurrent use.
+// Store maps access key IDs to their secrets and accounts. It is safe for
+// concurrent use. A Store loaded from a file follows the file: Reload
+// re-reads it, and so does a lookup of an unknown access key ID (see
+// SecretKey); a Store made by New never changes.
 type Store struct {
-	path     string // "" for a Store made by New
+	path    string // "" for a Store made by New
+	content atomic.Pointer[content]
+
+	reloadMu sync.Mutex   // serializes Reload, so the newest read wins
+	lastMiss atomic.Int64 // Unix nanoseconds of the last re-read a miss made
+	logger   atomic.Pointer[slog.Logger]
+}
+
+// content is one reading of the credentials: never changed once made.
+type content struct {
 	creds    []Credential
 	byKeyID  map[string]int // index into creds
 	warnings []string
 }
+
+// missReloadInterval bounds how often unknown access key IDs, which anyone
+// can send, make the file be read.
+const missReloadInterval = time.Second
 
 // New returns a Store holding creds, which must follow the same rules as a
 // credentials file: unique access key IDs of 16 to 128 characters A-Z and
@@ -39,15 +58,16 @@ func New(creds []Credential) (*Store, error) {
 }
 
 func newStore(path string, creds []Credential, warnings []string) *Store {
-	s := &Store{
-		path:     path,
+	c := &content{
 		creds:    append([]Credential(nil), creds...),
 		byKeyID:  make(map[string]int, len(creds)),
 		warnings: warnings,
 	}
-	for i, c := range s.creds {
-		s.byKeyID[c.AccessKeyID] = i
+	for i, cr := range c.creds {
+		c.byKeyID[cr.AccessKeyID] = i
 	}
+	s := &Store{path: path}
+	s.content.Store(c)
 	return s
 }
 
@@ -129,34 +149,101 @@ func LoadOrCreate(path string) (s *Store, created *Credential, err error) {
 }
 
 // SecretKey returns the secret and account of an access key ID; ok is
-// false if the key is unknown.
+// false if the key is unknown. An unknown key may have been added to the
+// file since it was read, so a Store with a file re-reads it before
+// refusing, at most once per second.
 func (s *Store) SecretKey(accessKeyID string) (secret, accountID string, ok bool) {
-	i, ok := s.byKeyID[accessKeyID]
-	if !ok {
+	if c, ok := s.content.Load().lookup(accessKeyID); ok {
+		return c.SecretAccessKey, c.AccountID, true
+	}
+	if !s.mayRereadOnMiss() {
 		return "", "", false
 	}
-	c := s.creds[i]
-	return c.SecretAccessKey, c.AccountID, true
+	if err := s.Reload(); err != nil {
+		s.log().Error("re-reading the credentials file failed; keeping the credentials read before", "file", s.path, "err", err)
+		return "", "", false
+	}
+	if c, ok := s.content.Load().lookup(accessKeyID); ok {
+		return c.SecretAccessKey, c.AccountID, true
+	}
+	return "", "", false
+}
+
+func (c *content) lookup(accessKeyID string) (Credential, bool) {
+	i, ok := c.byKeyID[accessKeyID]
+	if !ok {
+		return Credential{}, false
+	}
+	return c.creds[i], true
+}
+
+// mayRereadOnMiss reports whether a miss may re-read the file now, and if
+// so records that it does.
+func (s *Store) mayRereadOnMiss() bool {
+	if s.path == "" {
+		return false
+	}
+	now := time.Now().UnixNano()
+	last := s.lastMiss.Load()
+	if last != 0 && now-last < int64(missReloadInterval) {
+		return false
+	}
+	return s.lastMiss.CompareAndSwap(last, now)
+}
+
+// Reload re-reads the file the Store was loaded from and, if it is valid,
+// puts its content in force: added keys work at once, removed ones stop
+// working. If the file is missing, unreadable or invalid, the Store keeps
+// the credentials it had and the error says what is wrong, like Load's.
+// A Store made by New has no file: Reload returns an error.
+func (s *Store) Reload() error {
+	if s.path == "" {
+		return errors.New("credentials: this store has no file to re-read")
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	next, err := Load(s.path)
+	if err != nil {
+		return err
+	}
+	s.content.Store(next.content.Load())
+	return nil
+}
+
+// File returns the path of the credentials file, or "" for a Store made
+// by New.
+func (s *Store) File() string { return s.path }
+
+// SetLogger sets where a failed re-read of the file, made when a lookup
+// misses, is reported; the default is slog.Default().
+func (s *Store) SetLogger(l *slog.Logger) { s.logger.Store(l) }
+
+func (s *Store) log() *slog.Logger {
+	if l := s.logger.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // Credentials returns a copy of every credential, in file order.
 func (s *Store) Credentials() []Credential {
-	return append([]Credential(nil), s.creds...)
+	return append([]Credential(nil), s.content.Load().creds...)
 }
 
 // Warnings returns problems that do not stop the server but that the
 // operator should fix, each with the fix, such as a credentials file that
 // other users can read. It never returns secrets.
 func (s *Store) Warnings() []string {
-	return append([]string(nil), s.warnings...)
+	return append([]string(nil), s.content.Load().warnings...)
 }
 
 // String describes the store without its secrets.
 func (s *Store) String() string {
+	n := len(s.content.Load().creds)
 	if s.path == "" {
-		return fmt.Sprintf("credentials.Store(%d credentials)", len(s.creds))
+		return fmt.Sprintf("credentials.Store(%d credentials)", n)
 	}
-	return fmt.Sprintf("credentials.Store(%s, %d credentials)", s.path, len(s.creds))
+	return fmt.Sprintf("credentials.Store(%s, %d credentials)", s.path, n)
 }
 
 // GoString is like String, so that %#v does not print the secrets.

@@ -29,8 +29,12 @@
 //
 // # Caveats
 //
-// One process owns the file: two processes adding keys to the same file
-// concurrently lose each other's additions. Key material is never logged and
+// Several processes may share the file (a server and 'ebsd kms-key add'):
+// every writer holds an exclusive flock on <file>.lock while it re-reads
+// the file, merges its change into it and replaces it, so no writer drops
+// a key it did not know (without flock, on other systems, concurrent
+// writers may). A Keyring adopts keys added by others on Reload and when
+// a lookup misses, and never forgets a key it holds. Key material is never logged and
 // never part of an error; Keyring's String method prints no material either.
 // There is no rotation or deletion.
 package keyring

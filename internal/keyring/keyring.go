@@ -3,9 +3,11 @@ package keyring
 import (
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // materialLen is the length of a master key: AES-256.
@@ -19,6 +21,8 @@ type Keyring struct {
 	mu       sync.RWMutex
 	keys     map[string]*masterKey // by ARN
 	defaults map[string]string     // account -> ARN of its default key
+
+	logger atomic.Pointer[slog.Logger] // for re-reads a lookup makes; nil = slog.Default()
 }
 
 // masterKey is one master key. It is never changed once in the map, so its
@@ -41,15 +45,24 @@ func Open(path, region string) (*Keyring, error) {
 	if err != nil {
 		return nil, err
 	}
-	k.keys = make(map[string]*masterKey, len(keys))
-	k.defaults = make(map[string]string)
-	for _, mk := range keys {
-		k.keys[mk.arn] = mk
-		if mk.defaultFor != "" {
-			k.defaults[mk.defaultFor] = mk.arn
-		}
+	if k.keys, k.defaults, err = merge(nil, keys); err != nil {
+		return nil, fmt.Errorf("keyring: %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// File returns the path of the keys file.
+func (k *Keyring) File() string { return k.path }
+
+// SetLogger sets where a failed re-read of the file, made when a lookup
+// misses, is reported; the default is slog.Default().
+func (k *Keyring) SetLogger(l *slog.Logger) { k.logger.Store(l) }
+
+func (k *Keyring) log() *slog.Logger {
+	if l := k.logger.Load(); l != nil {
+		return l
+	}
+	return slog.Default()
 }
 
 // String describes k without any key material.
@@ -76,14 +89,23 @@ func (k *Keyring) DefaultKeyARN(accountID string) (string, error) {
 	if arn, ok := k.defaults[accountID]; ok {
 		return arn, nil
 	}
-	arn, err := defaultARN(k.region, accountID)
+	var arn string
+	err := k.updateLocked(func(keys map[string]*masterKey, defaults map[string]string) (*masterKey, error) {
+		if a, ok := defaults[accountID]; ok { // another process sharing the file made it
+			arn = a
+			return nil, nil
+		}
+		a, err := defaultARN(k.region, accountID)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := keys[a]; ok { // a random UUID collided: never in practice
+			return nil, fmt.Errorf("keyring: new default key %s: %w", a, ErrExists)
+		}
+		arn = a
+		return newMasterKey(a, accountID)
+	})
 	if err != nil {
-		return "", err
-	}
-	if _, ok := k.keys[arn]; ok { // a random UUID collided: never in practice
-		return "", fmt.Errorf("keyring: new default key %s: %w", arn, ErrExists)
-	}
-	if err := k.addLocked(arn, accountID); err != nil {
 		return "", err
 	}
 	return arn, nil
@@ -98,32 +120,21 @@ func (k *Keyring) Add(arn string) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if _, ok := k.keys[arn]; ok {
-		return fmt.Errorf("keyring: add %s: %w", arn, ErrExists)
-	}
-	return k.addLocked(arn, "")
+	return k.updateLocked(func(keys map[string]*masterKey, _ map[string]string) (*masterKey, error) {
+		if _, ok := keys[arn]; ok {
+			return nil, fmt.Errorf("keyring: add %s: %w", arn, ErrExists)
+		}
+		return newMasterKey(arn, "")
+	})
 }
 
-// addLocked creates a key and persists the keyring, or leaves both memory
-// and file unchanged. A key that failed to persist was never handed out, so
-// nothing can have been wrapped under it.
-func (k *Keyring) addLocked(arn, defaultFor string) error {
+// newMasterKey returns a key with fresh random material.
+func newMasterKey(arn, defaultFor string) (*masterKey, error) {
 	material := make([]byte, materialLen)
 	if _, err := rand.Read(material); err != nil {
-		return fmt.Errorf("keyring: %w", err)
+		return nil, fmt.Errorf("keyring: %w", err)
 	}
-	k.keys[arn] = &masterKey{arn: arn, material: material, defaultFor: defaultFor}
-	if defaultFor != "" {
-		k.defaults[defaultFor] = arn
-	}
-	if err := save(k.path, k.sortedLocked()); err != nil {
-		delete(k.keys, arn)
-		if defaultFor != "" {
-			delete(k.defaults, defaultFor)
-		}
-		return err
-	}
-	return nil
+	return &masterKey{arn: arn, material: material, defaultFor: defaultFor}, nil
 }
 
 // Has reports whether there is a master key named arn.
@@ -139,22 +150,34 @@ func (k *Keyring) ARNs() []string {
 	return slices.Sorted(maps.Keys(k.keys))
 }
 
-// key returns the master key named arn, or ErrUnknownKey.
+// key returns the master key named arn, or ErrUnknownKey. A key it does
+// not hold may have been added to the file since ('ebsd kms-key add'), so
+// it re-reads the file once before refusing. Only an authenticated caller
+// naming a key of its own account gets here with an unknown ARN.
 func (k *Keyring) key(arn string) (*masterKey, error) {
-	k.mu.RLock()
-	mk, ok := k.keys[arn]
-	k.mu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("keyring: %s: %w", arn, ErrUnknownKey)
+	if mk, ok := k.lookup(arn); ok {
+		return mk, nil
 	}
-	return mk, nil
+	if err := k.Reload(); err != nil {
+		k.log().Error("re-reading the KMS keys file failed; keeping the keys read before", "file", k.path, "err", err)
+	} else if mk, ok := k.lookup(arn); ok {
+		return mk, nil
+	}
+	return nil, fmt.Errorf("keyring: %s: %w", arn, ErrUnknownKey)
 }
 
-// sortedLocked returns the keys in ARN order, so that the file is stable.
-func (k *Keyring) sortedLocked() []*masterKey {
-	out := make([]*masterKey, 0, len(k.keys))
-	for _, arn := range slices.Sorted(maps.Keys(k.keys)) {
-		out = append(out, k.keys[arn])
+func (k *Keyring) lookup(arn string) (*masterKey, bool) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	mk, ok := k.keys[arn]
+	return mk, ok
+}
+
+// sorted returns keys in ARN order, so that the file is stable.
+func sorted(keys map[string]*masterKey) []*masterKey {
+	out := make([]*masterKey, 0, len(keys))
+	for _, arn := range slices.Sorted(maps.Keys(keys)) {
+		out = append(out, keys[arn])
 	}
 	return out
 }

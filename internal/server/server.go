@@ -35,6 +35,9 @@ type Options struct {
 	MaxPendingSnapshots int
 	SweepInterval       time.Duration
 	Logger              *slog.Logger
+	// AccessLogLevel is the level of the one line logged per EBS API
+	// request; the zero value is Info (see api.Options.AccessLogLevel).
+	AccessLogLevel slog.Level
 	// Now is the service's clock (timeouts, token expiry); nil = time.Now.
 	// Tests inject one. Signatures and Date headers always use real time.
 	Now func() time.Time
@@ -77,6 +80,7 @@ type Server struct {
 	meta    *pebblemeta.Store
 	blocks  *packblocks.Store
 	service *snapshot.Service
+	keys    *keyring.Keyring
 	handler http.Handler
 	http    *http.Server
 	stop    context.CancelFunc
@@ -132,6 +136,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		s.closeStores()
 		return nil, fmt.Errorf("open KMS keys: %w", err)
 	}
+	s.keys = keys
+	keys.SetLogger(opts.Logger)
+	opts.Credentials.SetLogger(opts.Logger)
 	s.service, err = snapshot.New(ctx, snapshot.Options{
 		Meta:                s.meta,
 		Blocks:              newSpaceGuard(s.blocks, s.meta, opts.Logger, opts.DataDir),
@@ -162,6 +169,8 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		Registerer:  reg,
 		Transfer:    opts.Transfer,
 		MaxInFlight: opts.MaxInFlight,
+
+		AccessLogLevel: opts.AccessLogLevel,
 	})
 	if err != nil {
 		s.closeStores()
@@ -176,6 +185,28 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	mux.Handle("/", h)
 	s.handler = mux
 	return s, nil
+}
+
+// Reload re-reads the credentials and KMS keys files, as on SIGHUP. A file
+// that fails to load leaves what was read before in force; the error, also
+// logged, says what is wrong.
+func (s *Server) Reload() error {
+	var errs []error
+	if f := s.opts.Credentials.File(); f != "" {
+		if err := s.opts.Credentials.Reload(); err != nil {
+			s.opts.Logger.Error("reloading the credentials file failed; keeping the credentials read before", "file", f, "err", err)
+			errs = append(errs, err)
+		} else {
+			s.opts.Logger.Info("reloaded the credentials file", "file", f, "credentials", len(s.opts.Credentials.Credentials()))
+		}
+	}
+	if err := s.keys.Reload(); err != nil {
+		s.opts.Logger.Error("reloading the KMS keys file failed; keeping the keys read before", "file", s.keys.File(), "err", err)
+		errs = append(errs, err)
+	} else {
+		s.opts.Logger.Info("reloaded the KMS keys file", "file", s.keys.File(), "keys", len(s.keys.ARNs()))
+	}
+	return errors.Join(errs...)
 }
 
 // Handler returns the server's HTTP handler.

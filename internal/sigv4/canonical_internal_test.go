@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebsd/ebsd/internal/ebs"
 )
 
 func TestAppendTrimmed(t *testing.T) {
@@ -128,8 +130,11 @@ func TestSkewText(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	err := errSkew(now.Add(-time.Hour), now, 90*time.Second)
 	want := "Signature expired: 20251231T230000Z is now earlier than 20251231T235830Z (20260101T000000Z - 1m30s)"
-	if err.Error() != want {
-		t.Errorf("errSkew=%q, want %q", err, want)
+	if got := err.(*ebs.Error).Message; got != want {
+		t.Errorf("errSkew message=%q, want %q", got, want)
+	}
+	if f := FailureOf(err); f == nil || f.Cause != CauseClockSkew || f.Skew != -time.Hour {
+		t.Errorf("FailureOf(errSkew)=%+v, want clock skew -1h", f)
 	}
 }
 

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -54,7 +55,7 @@ func (s *Service) encryption(in StartInput, parent *store.Snapshot, rec *store.S
 			"Account %s is not authorized to use the KMS key '%s': a snapshot can be encrypted only with a key of its own account.", in.AccountID, arn)
 	} else if !s.keys.Has(arn) {
 		return ebs.E(opStart, ebs.KindInvalid, ebs.ReasonInvalidCustomerKey,
-			"The KMS key '%s' is not configured on this server. Add it with 'ebsd kms-key add %s' (or use Encrypted without KmsKeyArn for the account's default key).", arn, arn)
+			"The KMS key '%s' is not configured on this server: it is not in %s as this server read it (just now). 'ebsd kms-key add %s' adds it, and then it works without a restart (or use Encrypted without KmsKeyArn for the account's default key).", arn, keysFile(s.keys), arn)
 	}
 	_, wrapped, err := s.keys.NewDataKey(arn)
 	if err != nil {
@@ -62,6 +63,18 @@ func (s *Service) encryption(in StartInput, parent *store.Snapshot, rec *store.S
 	}
 	rec.Encrypted, rec.KMSKeyARN, rec.WrappedKey = true, arn, wrapped
 	return nil
+}
+
+// keysFile names the file the key provider reads, for messages: the
+// operator adds keys there (internal/keyring has a File method). Only its
+// base name: the message goes to any signed-in client, to whom the
+// server's directories are none of their business; the operator knows
+// where the file is (ebsd -h, -kms-keys).
+func keysFile(k KeyProvider) string {
+	if f, ok := k.(interface{ File() string }); ok && f.File() != "" {
+		return filepath.Base(f.File())
+	}
+	return "the server's KMS keys file"
 }
 
 // keyAccount returns the account that owns the KMS key named arn: the
