@@ -65,7 +65,7 @@ func (g spaceGuard) Put(ctx context.Context, key ebs.Digest, data []byte) error 
 // themselves), so /healthz still answers 200: a probe that restarts ebsd
 // would not free any space.
 func (s *Server) health(w io.Writer) {
-	var serr *pebblemeta.SpaceError
+	var serr *store.SpaceError
 	if err := s.meta.CheckSpace(); errors.As(err, &serr) {
 		fmt.Fprintf(w, "degraded: the disk holding the data directory %s is full (%s); "+
 			"serving reads, refusing writes until space is freed\n", s.opts.DataDir, serr.FreeSpace())
@@ -77,7 +77,7 @@ func (s *Server) health(w io.Writer) {
 // logSpace says at start-up, plainly, that the data directory's disk is
 // full, how much is needed, and what happens meanwhile.
 func (s *Server) logSpace() {
-	var serr *pebblemeta.SpaceError
+	var serr *store.SpaceError
 	if err := s.meta.CheckSpace(); errors.As(err, &serr) {
 		s.opts.Logger.Error("the disk holding the data directory is full: serving reads only; "+
 			"writes get a retryable error until space is freed, then resume by themselves",

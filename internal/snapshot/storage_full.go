@@ -8,7 +8,7 @@ import (
 )
 
 // freeSpacer is implemented by the errors of a store that knows how much
-// space is left (pebblemeta.SpaceError): "12.0 KiB free on /data/meta,
+// space is left (store.SpaceError): "12.0 KiB free on /data/meta,
 // 64.0 MiB needed to accept writes".
 type freeSpacer interface{ FreeSpace() string }
 

@@ -37,7 +37,7 @@ func (m failingMeta) PutBlock(context.Context, string, int32, store.BlockRef, ti
 	return m.err
 }
 
-// spaceError stands for pebblemeta.SpaceError, which knows how much space
+// spaceError stands for store.SpaceError, which knows how much space
 // is left.
 type spaceError struct{}
 

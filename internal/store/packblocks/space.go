@@ -3,10 +3,10 @@ package packblocks
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/ebsd/ebsd/internal/store"
 )
 
 // DefaultMinFreeBytes is the default Options.MinFreeBytes: room for the
@@ -17,31 +17,7 @@ const DefaultMinFreeBytes = 64 << 20
 // spaceCheckEvery is how often a read-only store looks for free space.
 const spaceCheckEvery = time.Second
 
-// SpaceError reports that the file system holding the store is too full to
-// open its index for writing. errors.Is matches it with syscall.ENOSPC, so
-// that callers treat it as any "no space left on device".
-//
-// Opening Pebble for writing replays its write-ahead log into a new table
-// file, and on a full disk Pebble retries that forever; recovery then
-// writes index batches too. So when less than MinFreeBytes plus the size of
-// the index's log is free, Open opens the store read-only: Get and Has
-// answer from the index, Put returns a SpaceError, and once enough space
-// is free the store reopens itself for writing and completes recovery.
-type SpaceError struct {
-	Dir  string // the store's directory
-	Free uint64 // bytes available on its file system when checked
-	Need uint64 // bytes that must be available to accept writes
-}
-
-func (e *SpaceError) Error() string {
-	return fmt.Sprintf("the disk holding %s is full (%s free, %s needed to accept writes); "+
-		"the block store is read-only until then", e.Dir, formatBytes(e.Free), formatBytes(e.Need))
-}
-
-// Is makes errors.Is(err, syscall.ENOSPC) true of a SpaceError.
-func (e *SpaceError) Is(target error) bool { return target == syscall.ENOSPC }
-
-// SpaceErr returns a *SpaceError while the store is read-only for lack of
+// SpaceErr returns a *store.SpaceError while the store is read-only for lack of
 // space, and nil otherwise.
 func (s *Store) SpaceErr() error {
 	s.closeMu.RLock()
@@ -54,10 +30,10 @@ func (s *Store) SpaceErr() error {
 
 // spaceError describes the store's space now. Its Free is 0 when the file
 // system cannot tell.
-func (s *Store) spaceError() *SpaceError {
+func (s *Store) spaceError() *store.SpaceError {
 	free, _ := s.freeBytes()
 	need, _ := s.needToOpen()
-	return &SpaceError{Dir: s.opts.Dir, Free: free, Need: need}
+	return &store.SpaceError{Dir: s.opts.Dir, Free: free, Need: need, ReadOnly: true}
 }
 
 // freeBytes returns the bytes available on the store's file system, and
@@ -92,7 +68,7 @@ func (s *Store) needToOpen() (uint64, error) {
 }
 
 // enoughSpace reports whether the index may be opened for writing; an
-// error, a *SpaceError, says why not. A file system that cannot tell its
+// error, a *store.SpaceError, says why not. A file system that cannot tell its
 // free space, or a negative MinFreeBytes, always has enough.
 func (s *Store) enoughSpace() (bool, error) {
 	if s.opts.MinFreeBytes < 0 {
@@ -109,7 +85,7 @@ func (s *Store) enoughSpace() (bool, error) {
 	if free >= need {
 		return true, nil
 	}
-	return false, &SpaceError{Dir: s.opts.Dir, Free: free, Need: need}
+	return false, &store.SpaceError{Dir: s.opts.Dir, Free: free, Need: need}
 }
 
 // indexExists reports whether the index holds a database: an empty one
@@ -221,19 +197,4 @@ func (s *Store) reopenWritable() bool {
 	s.log.Warn("packblocks: the block store stays read-only: reopening it for writing failed",
 		"dir", s.opts.Dir, "err", err)
 	return false
-}
-
-// formatBytes renders n in the largest binary unit it reaches, like 1.5 MiB,
-// rounded down so that a shortfall never reads as enough.
-func formatBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", math.Floor(v*10)/10, units[i])
 }

@@ -60,7 +60,7 @@ func TestOpenOnFullDisk(t *testing.T) {
 
 	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 4096, TotalBytes: 1 << 30})
 	s = mustOpen(t, opts)
-	var serr *packblocks.SpaceError
+	var serr *store.SpaceError
 	if err := s.SpaceErr(); !errors.As(err, &serr) || serr.Free != 4096 || serr.Need < 1<<20 {
 		t.Fatalf("SpaceErr() = %v, want a SpaceError with 4096 free, at least 1 MiB needed", err)
 	}

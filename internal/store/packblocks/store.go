@@ -165,7 +165,7 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 // recovery is deferred and watchSpace finishes the job once space is
 // freed. An index that does not exist yet cannot be opened read-only.
 func (s *Store) openReadOnly(spaceErr error) (*Store, error) {
-	var serr *SpaceError
+	var serr *store.SpaceError
 	if !errors.As(spaceErr, &serr) {
 		return nil, spaceErr
 	}

@@ -3,14 +3,14 @@ package pebblemeta
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/ebsd/ebsd/internal/store"
 )
 
 // DefaultMinFreeBytes is the default Options.MinFreeBytes: room for
@@ -26,41 +26,7 @@ const (
 	reopenTimeout   = 30 * time.Second
 )
 
-// SpaceError reports that the file system holding a store is too full to
-// accept writes. errors.Is matches it with syscall.ENOSPC, so that callers
-// treat it as any "no space left on device".
-//
-// Opening Pebble for writing replays its write-ahead log into a new table
-// file, and on a full disk Pebble retries that forever. So when less than
-// MinFreeBytes plus the size of that log is free, Open opens the store
-// read-only: reads work, writes return a SpaceError, and once enough space
-// is free the store reopens itself for writing.
-type SpaceError struct {
-	Dir      string // the store's directory
-	Free     uint64 // bytes available on its file system when checked
-	Need     uint64 // bytes that must be available to accept writes
-	ReadOnly bool   // the store is open read-only until then
-}
-
-func (e *SpaceError) Error() string {
-	msg := fmt.Sprintf("the disk holding %s is full (%s free, %s needed to accept writes)",
-		e.Dir, formatBytes(e.Free), formatBytes(e.Need))
-	if e.ReadOnly {
-		msg += "; the store is read-only until then"
-	}
-	return msg
-}
-
-// FreeSpace says how much space is free, where, and how much is needed,
-// in words for a client or an operator.
-func (e *SpaceError) FreeSpace() string {
-	return fmt.Sprintf("%s free on %s, %s needed to accept writes", formatBytes(e.Free), e.Dir, formatBytes(e.Need))
-}
-
-// Is makes errors.Is(err, syscall.ENOSPC) true of a SpaceError.
-func (e *SpaceError) Is(target error) bool { return target == syscall.ENOSPC }
-
-// CheckSpace returns a *SpaceError when the store is read-only or its file
+// CheckSpace returns a *store.SpaceError when the store is read-only or its file
 // system has less than MinFreeBytes available, and nil otherwise (also
 // when the file system cannot tell, like vfs.MemFS by default). A server
 // checks it before a write that takes space, such as a block, so that the
@@ -73,12 +39,12 @@ func (s *Store) CheckSpace() error {
 		return nil
 	}
 	if free, known := s.space.free(); known && free < uint64(s.space.min) {
-		return &SpaceError{Dir: s.space.dir, Free: free, Need: uint64(s.space.min)}
+		return &store.SpaceError{Dir: s.space.dir, Free: free, Need: uint64(s.space.min)}
 	}
 	return nil
 }
 
-// checkWrite returns a *SpaceError when a write to the metadata must be
+// checkWrite returns a *store.SpaceError when a write to the metadata must be
 // refused: the store is read-only, or less than half of MinFreeBytes is
 // free. Blocks stop at MinFreeBytes (CheckSpace); records are small, so
 // completing an upload or starting a snapshot goes on a while longer, and
@@ -91,7 +57,7 @@ func (sp *space) checkWrite() error {
 		return nil
 	}
 	if free, known := sp.free(); known && free < uint64(sp.min)/2 {
-		return &SpaceError{Dir: sp.dir, Free: free, Need: uint64(sp.min) / 2}
+		return &store.SpaceError{Dir: sp.dir, Free: free, Need: uint64(sp.min) / 2}
 	}
 	return nil
 }
@@ -174,14 +140,14 @@ func (sp *space) mustOpenReadOnly() (bool, error) {
 			return true, nil
 		}
 	}
-	return false, &SpaceError{Dir: sp.dir, Free: free, Need: need}
+	return false, &store.SpaceError{Dir: sp.dir, Free: free, Need: need}
 }
 
 // errorNow describes the store's space as it is now. Its Free is 0 when
 // the file system cannot tell.
-func (sp *space) errorNow() *SpaceError {
+func (sp *space) errorNow() *store.SpaceError {
 	free, _ := sp.free()
-	e := &SpaceError{Dir: sp.dir, Free: free, Need: uint64(max(sp.min, 0)), ReadOnly: sp.readOnly.Load()}
+	e := &store.SpaceError{Dir: sp.dir, Free: free, Need: uint64(max(sp.min, 0)), ReadOnly: sp.readOnly.Load()}
 	if e.ReadOnly {
 		e.Need += sp.walBytes
 	}
@@ -266,19 +232,4 @@ func (s *Store) reopenWritable() bool {
 	}
 	log.Info("the metadata store is writable again: its disk has free space", "dir", s.opts.Dir)
 	return true
-}
-
-// formatBytes renders n in the largest binary unit it reaches, like 1.5 MiB,
-// rounded down so that a shortfall never reads as enough.
-func formatBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", math.Floor(v*10)/10, units[i])
 }

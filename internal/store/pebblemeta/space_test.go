@@ -54,9 +54,9 @@ func ref(b byte) store.BlockRef { return store.BlockRef{Digest: ebs.Digest{b}, K
 // isSpaceError checks that err is what a write gets from a full store.
 func isSpaceError(t *testing.T, what string, err error, readOnly bool) {
 	t.Helper()
-	var se *pebblemeta.SpaceError
+	var se *store.SpaceError
 	if !errors.As(err, &se) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("%s: got %v, want a *SpaceError matching ENOSPC", what, err)
+		t.Fatalf("%s: got %v, want a *store.SpaceError matching ENOSPC", what, err)
 	}
 	if se.ReadOnly != readOnly {
 		t.Fatalf("%s: ReadOnly = %v, want %v (%v)", what, se.ReadOnly, readOnly, err)

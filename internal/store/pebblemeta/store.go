@@ -231,7 +231,7 @@ func (s *Store) enter(op string) error {
 
 // enterWrite is enter for a call that writes: while the store is
 // read-only, or less than half of MinFreeBytes is free, it returns a
-// *SpaceError instead, which errors.Is matches with syscall.ENOSPC. (The
+// *store.SpaceError instead, which errors.Is matches with syscall.ENOSPC. (The
 // store changes mode only with no call in flight, so the answer holds
 // until leave.)
 func (s *Store) enterWrite(op string) error {

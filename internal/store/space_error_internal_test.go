@@ -1,4 +1,4 @@
-package pebblemeta
+package store
 
 import "testing"
 
