@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/store"
@@ -86,8 +87,13 @@ func (s *Service) CompleteSnapshot(ctx context.Context, in CompleteInput) (*Comp
 		return nil, internal(opComplete, err)
 	default:
 		if err := s.finishCompletion(ctx, snap.ID); err != nil {
-			// The request is recorded: Sweep retries the check.
-			s.log.ErrorContext(ctx, "completion check failed; will retry", "snapshot", snap.ID, "err", err)
+			// The request is recorded: Sweep retries the check. A client
+			// that went away, or a shutdown, is no server fault.
+			level := slog.LevelError
+			if ctx.Err() != nil {
+				level = slog.LevelInfo
+			}
+			s.log.Log(ctx, level, "completion check failed; will retry", "snapshot", snap.ID, "err", err)
 		}
 	}
 	return &CompleteOutput{Status: ebs.StatusPending}, nil
