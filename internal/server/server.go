@@ -156,7 +156,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(reg, s.service, s.blocks)
-	registerSpaceMetrics(reg, s.meta)
+	registerSpaceMetrics(reg, s)
 	var limiter *throttle.Limiter
 	if opts.Throttle != nil {
 		limiter = throttle.New(*opts.Throttle, nil)

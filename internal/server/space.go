@@ -60,13 +60,23 @@ func (g spaceGuard) Put(ctx context.Context, key ebs.Digest, data []byte) error 
 	return err
 }
 
+// spaceErr returns the *store.SpaceError of whichever store is short of
+// space (the metadata store below its minimum, or either store open
+// read-only until space is freed), or nil.
+func (s *Server) spaceErr() *store.SpaceError {
+	var serr *store.SpaceError
+	if errors.As(s.meta.CheckSpace(), &serr) || errors.As(s.blocks.SpaceErr(), &serr) {
+		return serr
+	}
+	return nil
+}
+
 // health is the body of /healthz: "ok", or what is wrong and what still
 // works. A full disk is not an outage (reads are served, writes resume by
 // themselves), so /healthz still answers 200: a probe that restarts ebsd
 // would not free any space.
 func (s *Server) health(w io.Writer) {
-	var serr *store.SpaceError
-	if err := s.meta.CheckSpace(); errors.As(err, &serr) {
+	if serr := s.spaceErr(); serr != nil {
 		fmt.Fprintf(w, "degraded: the disk holding the data directory %s is full (%s); "+
 			"serving reads, refusing writes until space is freed\n", s.opts.DataDir, serr.FreeSpace())
 		return
@@ -77,8 +87,7 @@ func (s *Server) health(w io.Writer) {
 // logSpace says at start-up, plainly, that the data directory's disk is
 // full, how much is needed, and what happens meanwhile.
 func (s *Server) logSpace() {
-	var serr *store.SpaceError
-	if err := s.meta.CheckSpace(); errors.As(err, &serr) {
+	if serr := s.spaceErr(); serr != nil {
 		s.opts.Logger.Error("the disk holding the data directory is full: serving reads only; "+
 			"writes get a retryable error until space is freed, then resume by themselves",
 			"data_dir", s.opts.DataDir, "free_bytes", serr.Free, "need_bytes", serr.Need, "err", serr)
@@ -88,12 +97,12 @@ func (s *Server) logSpace() {
 // registerSpaceMetrics exports whether the data directory's disk counts as
 // full, read at scrape time, for an alert that fires before clients see
 // errors.
-func registerSpaceMetrics(reg prometheus.Registerer, meta *pebblemeta.Store) {
+func registerSpaceMetrics(reg prometheus.Registerer, s *Server) {
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ebsd_storage_full",
 		Help: "1 while the data directory's disk has less than the minimum free space (-min-free-space) and writes are refused, else 0.",
 	}, func() float64 {
-		if meta.CheckSpace() != nil {
+		if s.spaceErr() != nil {
 			return 1
 		}
 		return 0
