@@ -330,21 +330,3 @@ func getHealth(t *testing.T, p *process) string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
-// stopWithin sends SIGTERM and fails unless ebsd exits cleanly within d.
-func stopWithin(t *testing.T, p *process, d time.Duration) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("ebsd exited with %v; stderr:\n%s", err, p.stderr)
-		}
-	case <-time.After(d):
-		t.Fatalf("ebsd did not stop within %v of SIGTERM", d)
-	}
-}

@@ -118,6 +118,12 @@ func (p *process) Banner() string { return p.banner.String() }
 // stop sends SIGTERM and waits for a clean exit.
 func (p *process) stop(t *testing.T) {
 	t.Helper()
+	stopWithin(t, p, 30*time.Second)
+}
+
+// stopWithin sends SIGTERM and fails unless ebsd exits cleanly within d.
+func stopWithin(t *testing.T, p *process, d time.Duration) {
+	t.Helper()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +134,8 @@ func (p *process) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("ebsd exited with %v; stderr:\n%s", err, p.stderr)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("ebsd did not stop within 30 s of SIGTERM")
+	case <-time.After(d):
+		t.Fatalf("ebsd did not stop within %v of SIGTERM", d)
 	}
 }
 

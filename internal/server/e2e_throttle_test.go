@@ -3,11 +3,8 @@ package server_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,7 +20,6 @@ import (
 
 	ebscreds "github.com/ebsd/ebsd/internal/credentials"
 	"github.com/ebsd/ebsd/internal/ebstest"
-	"github.com/ebsd/ebsd/internal/server"
 	"github.com/ebsd/ebsd/internal/throttle"
 )
 
@@ -31,38 +27,7 @@ import (
 // its endpoint.
 func startThrottled(t *testing.T, q throttle.Quotas) string {
 	t.Helper()
-	creds, err := ebscreds.New([]ebscreds.Credential{ebstest.Alice, ebstest.Bob})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Open(context.Background(), server.Options{
-		DataDir: t.TempDir(), Credentials: creds, Region: "us-east-1",
-		Logger: slog.New(slog.DiscardHandler), PackSize: 8 << 20, Throttle: &q,
-	})
-	if err != nil {
-		t.Fatalf("open server: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		srv.Close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln, "", "") }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-		if err := srv.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	return ebstest.Start(t, ebstest.Options{Throttle: &q}).URL
 }
 
 // setQuota sets one limit of q, failing the test on a bad one.
