@@ -14,7 +14,8 @@ var (
 	// pending snapshots.
 	ErrLimit = errors.New("store: limit of pending snapshots reached")
 
-	// ErrNotWritable means PutBlock found the snapshot not in StatePending.
+	// ErrNotWritable means PutBlock found the snapshot not in StatePending
+	// or StateCopying.
 	ErrNotWritable = errors.New("store: snapshot does not accept writes")
 
 	// ErrCorrupt means stored data failed its integrity check.

@@ -22,7 +22,7 @@ type MetaStore interface {
 	// idempotency record with idem's (OwnerID, ClientToken) already exists.
 	//
 	// maxPending bounds the snapshots of s.OwnerID that are pending, that
-	// is in StatePending or StateCompleting: when maxPending > 0 and s is
+	// is in a state whose Pending() is true: when maxPending > 0 and s is
 	// pending, CreateSnapshot returns ErrLimit, storing nothing, if the
 	// owner already has maxPending or more of them. The count and the
 	// insert are one atomic step, so concurrent creates never exceed
@@ -32,6 +32,15 @@ type MetaStore interface {
 	// keep it per owner, in the same atomic write as every state change
 	// that enters or leaves pending (in SQL, a counter row per owner updated
 	// in the same transaction as the snapshot row).
+	//
+	// When s.ParentID is set, CreateSnapshot stores nothing and returns
+	// ErrNotFound unless that snapshot exists and is StateCompleted at the
+	// commit, atomically with respect to UpdateSnapshot on it: a parent
+	// deleted concurrently either fails the create or is deleted after
+	// it, never between a check and the insert (docs/gc.md I4, §5.2). The
+	// same holds for s.CopySourceID when it is set. ErrExists takes
+	// precedence over this ErrNotFound too, so that a retried request
+	// finds its records after its parent was deleted.
 	CreateSnapshot(ctx context.Context, s Snapshot, idem *Idempotency, maxPending int) error
 
 	// GetSnapshot returns the record of snapshot id, or ErrNotFound.
@@ -48,13 +57,27 @@ type MetaStore interface {
 	// backend retries a transaction that lost a race), so it must only
 	// compute the new record from the one it gets. It returns ErrNotFound
 	// when the snapshot does not exist.
+	//
+	// fn may set State to StateDeleted (DeleteSnapshot); the backend then
+	// drops the snapshot from its owner's ListSnapshots index, and from
+	// the pending count when it was pending, in the same atomic write.
+	// Block mappings stay: a tombstone's children still read through it.
 	UpdateSnapshot(ctx context.Context, id string, fn func(*Snapshot) error) (Snapshot, error)
 
 	// ScanSnapshots calls fn for every snapshot in one of the given states
 	// (all states when none are given), in no particular order, until fn
-	// returns false or an error. Backends make scanning StatePending and
-	// StateCompleting cheap; scanning other states may cost a full scan.
+	// returns false or an error. Backends make scanning StatePending,
+	// StateCompleting, StateCopying and StateDeleted cheap; scanning other states may
+	// cost a full scan.
 	ScanSnapshots(ctx context.Context, fn func(Snapshot) (bool, error), states ...State) error
+
+	// ListSnapshots returns up to limit snapshots of ownerID that are not
+	// StateDeleted, in ascending ID order, starting after the ID after
+	// ("" for the first). Its cost grows with what it returns, not with
+	// the other owners' snapshots or the owner's deleted ones: backends
+	// keep an index per owner, written in the same atomic write as the
+	// record, and drop a snapshot from it in the write that deletes it.
+	ListSnapshots(ctx context.Context, ownerID, after string, limit int) ([]Snapshot, error)
 
 	// GetIdempotency returns the idempotency record of (ownerID, token), or
 	// ErrNotFound.
@@ -64,7 +87,7 @@ type MetaStore interface {
 	// mapping of that index in that snapshot, and records now as the
 	// snapshot's LastActivity. It returns ErrNotFound when the snapshot does
 	// not exist and ErrNotWritable, storing nothing, when its State is not
-	// StatePending. It is durable when it returns.
+	// StatePending or StateCopying. It is durable when it returns.
 	PutBlock(ctx context.Context, id string, index int32, ref BlockRef, now time.Time) error
 
 	// OwnBlocks calls fn for each block written in snapshot id itself (not

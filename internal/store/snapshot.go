@@ -16,6 +16,16 @@ const (
 	StateCompleting                  // CompleteSnapshot accepted; being verified; no more writes
 	StateCompleted                   // sealed and readable
 	StateError                       // failed: timed out, or count/checksum mismatch
+	// StateDeleted is a tombstone: DeleteSnapshot ran. The snapshot is gone
+	// from every API, but its record and block mappings stay while a
+	// descendant reads through them; the collector purges it afterwards
+	// (docs/gc.md §3.2, §3.3). It is terminal: nothing leaves it.
+	StateDeleted
+	// StateCopying is a CopySnapshot that must re-seal every block (a plain
+	// source copied encrypted) while its copy job runs; on the wire it is
+	// "pending". It accepts PutBlock, from the copy job only, and counts
+	// against the owner's pending limit.
+	StateCopying
 )
 
 // Status returns the wire status of s.
@@ -33,7 +43,9 @@ func (s State) Status() ebs.Status {
 // Pending reports whether a snapshot in state s is pending on the wire
 // (not yet completed or failed), and so counts against its owner's limit
 // of pending snapshots.
-func (s State) Pending() bool { return s == StatePending || s == StateCompleting }
+func (s State) Pending() bool {
+	return s == StatePending || s == StateCompleting || s == StateCopying
+}
 
 func (s State) String() string {
 	switch s {
@@ -45,6 +57,10 @@ func (s State) String() string {
 		return "completed"
 	case StateError:
 		return "error"
+	case StateDeleted:
+		return "deleted"
+	case StateCopying:
+		return "copying"
 	}
 	return "unknown"
 }
@@ -73,6 +89,18 @@ type Snapshot struct {
 	StartTime    time.Time
 	Timeout      time.Duration // idle timeout of a pending snapshot
 	CompleteTime time.Time     // when it entered StateCompleted or StateError
+	DeleteTime   time.Time     // when it entered StateDeleted
+
+	// CopySourceID is the snapshot this one is a CopySnapshot of, "" for
+	// a snapshot made by StartSnapshot. A copy that shares its source's
+	// data key is a lineage child of it (ParentID = CopySourceID) with no
+	// blocks of its own (docs/gc.md §3.7).
+	CopySourceID string
+
+	// FullBlocks is the number of written blocks in the snapshot's view
+	// (its own and inherited ones), known once it is completed: EC2's
+	// FullSnapshotSizeInBytes is FullBlocks × 512 KiB.
+	FullBlocks int64
 
 	// LastActivity is the time of the last PutBlock on the snapshot, the
 	// zero time when it has none. The store keeps it: PutBlock sets it,

@@ -16,6 +16,7 @@ func cloneSnapshot(s store.Snapshot) store.Snapshot {
 	s.WrappedKey = slices.Clone(s.WrappedKey)
 	s.StartTime = s.StartTime.Round(0)
 	s.CompleteTime = s.CompleteTime.Round(0)
+	s.DeleteTime = s.DeleteTime.Round(0)
 	return s
 }
 

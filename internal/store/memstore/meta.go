@@ -26,7 +26,8 @@ type Meta struct {
 	snapshots map[string]*snapshotEntry
 	idem      map[idemKey]store.Idempotency
 	secrets   map[string][]byte
-	pending   map[string]int // owner -> snapshots with State.Pending()
+	pending   map[string]int             // owner -> snapshots with State.Pending()
+	listed    map[string]map[string]bool // owner -> IDs of snapshots not deleted
 }
 
 var _ store.MetaStore = (*Meta)(nil)
@@ -59,6 +60,7 @@ func NewMeta() *Meta {
 		idem:      make(map[idemKey]store.Idempotency),
 		secrets:   make(map[string][]byte),
 		pending:   make(map[string]int),
+		listed:    make(map[string]map[string]bool),
 	}
 }
 
@@ -69,7 +71,9 @@ func errNoSnapshot(op, id string) error {
 }
 
 // CreateSnapshot implements store.MetaStore. The pending count of each
-// owner is kept in m.pending, under the mutex that also guards the insert.
+// owner is kept in m.pending, under the mutex that also guards the insert,
+// and that UpdateSnapshot stores under: the checks of the parent and the
+// copy source and the insert are one step with respect to a delete.
 func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.Idempotency, maxPending int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -86,6 +90,11 @@ func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.I
 			return fmt.Errorf("memstore: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, store.ErrExists)
 		}
 	}
+	// Under the mutex that UpdateSnapshot stores under too, so a parent
+	// cannot be deleted between this check and the insert.
+	if err := m.checkSources(s); err != nil {
+		return fmt.Errorf("memstore: CreateSnapshot %q: %w", s.ID, err)
+	}
 	if s.State.Pending() && maxPending > 0 && m.pending[s.OwnerID] >= maxPending {
 		return fmt.Errorf("memstore: CreateSnapshot: %s has %d pending snapshots: %w", s.OwnerID, m.pending[s.OwnerID], store.ErrLimit)
 	}
@@ -98,8 +107,28 @@ func (m *Meta) CreateSnapshot(_ context.Context, s store.Snapshot, idem *store.I
 	return nil
 }
 
-// count moves a snapshot's contribution to the pending counts from what
-// its record was to what it is. m.mu must be held.
+// checkSources returns ErrNotFound unless the parent of s and the source
+// it is a copy of, when set, exist and are StateCompleted. m.mu must be
+// held.
+func (m *Meta) checkSources(s store.Snapshot) error {
+	for _, id := range []string{s.ParentID, s.CopySourceID} {
+		if id == "" {
+			continue
+		}
+		e, ok := m.snapshots[id]
+		if !ok {
+			return fmt.Errorf("snapshot %q: %w", id, store.ErrNotFound)
+		}
+		if e.record.State != store.StateCompleted {
+			return fmt.Errorf("snapshot %q is %s: %w", id, e.record.State, store.ErrNotFound)
+		}
+	}
+	return nil
+}
+
+// count moves a snapshot's contribution to the pending counts and to the
+// lists of ListSnapshots from what its record was to what it is. m.mu
+// must be held.
 func (m *Meta) count(was, is store.Snapshot) {
 	if was.State.Pending() {
 		if m.pending[was.OwnerID]--; m.pending[was.OwnerID] == 0 {
@@ -108,6 +137,17 @@ func (m *Meta) count(was, is store.Snapshot) {
 	}
 	if is.State.Pending() {
 		m.pending[is.OwnerID]++
+	}
+	if was.ID != "" && was.State != store.StateDeleted {
+		if delete(m.listed[was.OwnerID], was.ID); len(m.listed[was.OwnerID]) == 0 {
+			delete(m.listed, was.OwnerID)
+		}
+	}
+	if is.State != store.StateDeleted {
+		if m.listed[is.OwnerID] == nil {
+			m.listed[is.OwnerID] = make(map[string]bool)
+		}
+		m.listed[is.OwnerID][is.ID] = true
 	}
 }
 
@@ -251,6 +291,6 @@ func (m *Meta) Close() error {
 		return errClosed("Close")
 	}
 	m.closed = true
-	m.snapshots, m.idem, m.secrets, m.pending = nil, nil, nil, nil
+	m.snapshots, m.idem, m.secrets, m.pending, m.listed = nil, nil, nil, nil, nil
 	return nil
 }

@@ -25,7 +25,7 @@ func (m *Meta) PutBlock(_ context.Context, id string, index int32, ref store.Blo
 	if m.closed {
 		return errClosed("PutBlock")
 	}
-	if e.record.State != store.StatePending {
+	if st := e.record.State; st != store.StatePending && st != store.StateCopying {
 		return fmt.Errorf("memstore: PutBlock: snapshot %q is %s: %w", id, e.record.State, store.ErrNotWritable)
 	}
 	e.blocks[index] = ref

@@ -35,7 +35,7 @@ func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.
 		ws = writeStateOf(snap)
 		s.writeStates.put(id, ws)
 	}
-	if ws.state != store.StatePending {
+	if !writable(ws.state) {
 		return fmt.Errorf("pebblemeta: PutBlock: snapshot %q is %s: %w", id, ws.state, store.ErrNotWritable)
 	}
 

@@ -8,8 +8,9 @@
 // fixed-width, so that byte order is numeric order:
 //
 //	S id                          snapshot record (version byte + JSON)
-//	P state id                    empty: index of pending and completing snapshots
-//	O len owner id                empty: the same, by owner (the limit of CreateSnapshot)
+//	P state id                    empty: index of pending, completing, copying and deleted snapshots
+//	O len owner id                empty: the pending ones, by owner (the limit of CreateSnapshot)
+//	D len owner id                empty: the snapshots not deleted, by owner (ListSnapshots)
 //	I owner 0x00 token            idempotency record (version byte + JSON)
 //	W len id index                BlockRef: the snapshot's own writes
 //	L len root index ^depth id    BlockRef: the lineage layout
@@ -36,6 +37,12 @@
 // snapshot. A chain of one snapshot reads its W keys directly. Either way
 // a page never costs the chain's length times the volume's size.
 //
+// The P, O and D keys are a function of a record's state and owner,
+// written in the same batch as the record (indexes.go), so the upgrade
+// from an older format rebuilds them from the records (upgrade.go).
+// Deleting a snapshot keeps its record, W, L and A keys: a tombstone's
+// children still read through them.
+//
 // # Concurrency
 //
 // PutBlock holds a read lock of its snapshot's stripe while it checks the
@@ -50,10 +57,21 @@
 // UpdateSnapshot gives fn the A key's time read under the write lock, so
 // no PutBlock can land between what fn decides and what is stored.
 //
+// CreateSnapshot of a child (or a copy) holds the read lock of its
+// parent's (and source's) stripe from its check that the parent is
+// completed to its commit, so an UpdateSnapshot that deletes the parent
+// commits either before the check or after the child. The order in which
+// locks are taken is: the stripes, in ascending stripe order (two at most,
+// read-locked, by CreateSnapshot; one, write-locked, by UpdateSnapshot;
+// one, read-locked, by PutBlock), then createMu. No call takes a stripe
+// while it holds createMu, and none takes a second stripe while it holds
+// one write-locked, so there is no cycle. The new snapshot's own stripe is
+// not locked.
+//
 // Close waits for the calls in flight, so it must not be called from a
 // callback of the store's own methods; UpdateSnapshot's fn must not call
-// PutBlock or UpdateSnapshot (it holds a stripe lock that another snapshot
-// may share).
+// PutBlock, UpdateSnapshot or CreateSnapshot (it holds a stripe lock that
+// another snapshot, or the child's parent, may share).
 //
 // # A full disk
 //

@@ -12,6 +12,7 @@ const (
 	spaceSnapshot    = 'S'
 	spaceState       = 'P'
 	spacePending     = 'O'
+	spaceList        = 'D'
 	spaceIdempotency = 'I'
 	spaceWrite       = 'W'
 	spaceLayout      = 'L'
@@ -22,8 +23,14 @@ const (
 
 // formatVersion is the version of the keyspaces, stored under the V key.
 // Open upgrades a store of an older version (see upgrade.go) and refuses
-// one of a newer version. Version 2 added the O keys.
-const formatVersion = 2
+// one of a newer version. Version 2 added the O keys; version 3 the D
+// keys, and P keys for deleted and copying snapshots.
+const formatVersion = 3
+
+// formatListed is the first format version with D keys. A store of an
+// older version that could not be upgraded (it was opened read-only) lists
+// snapshots by scanning their records instead.
+const formatListed = 3
 
 func snapshotKey(id string) []byte { return append([]byte{spaceSnapshot}, id...) }
 
@@ -35,6 +42,12 @@ func stateKey(state store.State, id string) []byte {
 func pendingPrefix(owner string) []byte { return appendString([]byte{spacePending}, owner) }
 
 func pendingKey(owner, id string) []byte { return append(pendingPrefix(owner), id...) }
+
+// listPrefix is the prefix of the D keys of owner's snapshots that are not
+// deleted, which ListSnapshots walks in ID order.
+func listPrefix(owner string) []byte { return appendString([]byte{spaceList}, owner) }
+
+func listKey(owner, id string) []byte { return append(listPrefix(owner), id...) }
 
 func idempotencyKey(owner, token string) []byte {
 	k := append([]byte{spaceIdempotency}, owner...)

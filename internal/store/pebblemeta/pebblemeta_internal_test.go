@@ -50,6 +50,15 @@ func TestMergeViewMatchesReference(t *testing.T) {
 				}
 			}
 		}
+		// Completed, so that later snapshots can be its children.
+		for _, ms := range []store.MetaStore{s, ref} {
+			if _, err := ms.UpdateSnapshot(ctx, rec.ID, func(s *store.Snapshot) error {
+				s.State = store.StateCompleted
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 
 	for _, id := range ids {

@@ -31,6 +31,9 @@ type snapshotRecord struct {
 	StartTime        time.Time     `json:"start"`
 	Timeout          time.Duration `json:"timeout"`
 	CompleteTime     time.Time     `json:"complete"`
+	DeleteTime       time.Time     `json:"delete,omitzero"`
+	CopySourceID     string        `json:"copySource,omitempty"`
+	FullBlocks       int64         `json:"fullBlocks,omitempty"`
 	ExpectedBlocks   int64         `json:"expectedBlocks"`
 	ExpectedChecksum string        `json:"expectedChecksum,omitempty"`
 	Encrypted        bool          `json:"encrypted,omitempty"`
@@ -49,6 +52,7 @@ func encodeSnapshot(s store.Snapshot) ([]byte, error) {
 		VolumeSize: s.VolumeSize, Description: s.Description, ClientToken: s.ClientToken,
 		ParentID: s.ParentID, RootID: s.RootID, Depth: s.Depth,
 		StartTime: s.StartTime, Timeout: s.Timeout, CompleteTime: s.CompleteTime,
+		DeleteTime: s.DeleteTime, CopySourceID: s.CopySourceID, FullBlocks: s.FullBlocks,
 		ExpectedBlocks: s.ExpectedBlocks, ExpectedChecksum: s.ExpectedChecksum,
 		Encrypted: s.Encrypted, KMSKeyARN: s.KMSKeyARN, WrappedKey: s.WrappedKey,
 	}
@@ -71,6 +75,7 @@ func decodeSnapshot(b []byte) (store.Snapshot, error) {
 		VolumeSize: r.VolumeSize, Description: r.Description, ClientToken: r.ClientToken,
 		ParentID: r.ParentID, RootID: r.RootID, Depth: r.Depth,
 		StartTime: r.StartTime, Timeout: r.Timeout, CompleteTime: r.CompleteTime,
+		DeleteTime: r.DeleteTime, CopySourceID: r.CopySourceID, FullBlocks: r.FullBlocks,
 		ExpectedBlocks: r.ExpectedBlocks, ExpectedChecksum: r.ExpectedChecksum,
 		Encrypted: r.Encrypted, KMSKeyARN: r.KMSKeyARN, WrappedKey: r.WrappedKey,
 	}

@@ -1,6 +1,7 @@
 package pebblemeta
 
 import (
+	"bytes"
 	"context"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -30,6 +31,43 @@ func (s *Store) scan(ctx context.Context, lower, upper []byte, visit func(key, v
 		}
 		if more, err := visit(it.Key(), v); err != nil || !more {
 			return err
+		}
+	}
+	return nil
+}
+
+// scanPrefixes is scan over every key that starts with one of prefixes,
+// which must be sorted and none a prefix of another, with one iterator
+// that seeks from one prefix to the next: it reads one consistent view of
+// the keys, and none of the keys between the prefixes.
+func (s *Store) scanPrefixes(ctx context.Context, prefixes [][]byte, visit func(key, value []byte) (bool, error)) (err error) {
+	if len(prefixes) == 0 {
+		return nil
+	}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: prefixes[0],
+		UpperBound: prefixEnd(prefixes[len(prefixes)-1]),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for _, p := range prefixes {
+		for valid := it.SeekGE(p); valid && bytes.HasPrefix(it.Key(), p); valid = it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			if more, err := visit(it.Key(), v); err != nil || !more {
+				return err
+			}
 		}
 	}
 	return nil

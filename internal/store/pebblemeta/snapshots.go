@@ -11,14 +11,16 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// indexed reports whether snapshots in state have a P key, which makes
-// scanning them cheap, and an O key, which makes counting an owner's cheap.
-func indexed(state store.State) bool { return state.Pending() }
-
 // CreateSnapshot implements store.MetaStore. createMu makes the checks and
 // the insert one step; the limit counts the owner's O keys, at most
 // maxPending of them, so it costs neither a record read nor other owners'
 // snapshots.
+//
+// The parent (and the source of a copy) must be completed at the commit:
+// their stripes stay read-locked from the check to the commit, which
+// UpdateSnapshot on them waits for. Lock order: stripes (lockSources),
+// then createMu. The new snapshot's own stripe is not locked: nothing can
+// act on a snapshot before it exists, and it may be its parent's stripe.
 func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency, maxPending int) error {
 	if err := s.enterWrite("CreateSnapshot"); err != nil {
 		return err
@@ -35,10 +37,7 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.Set(snapshotKey(snap.ID), rec, nil)
-	if indexed(snap.State) {
-		_ = b.Set(stateKey(snap.State, snap.ID), nil, nil)
-		_ = b.Set(pendingKey(snap.OwnerID, snap.ID), nil, nil)
-	}
+	setIndexes(b, snap)
 	var idemKey []byte
 	if idem != nil {
 		v, err := encodeIdempotency(*idem)
@@ -48,6 +47,15 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
 		_ = b.Set(idemKey, v, nil)
 	}
+
+	// The sources are checked before createMu, which serializes every
+	// create, but their answer is returned only after the checks for
+	// ErrExists, which takes precedence: a retried request finds its
+	// records even once its parent is gone.
+	sources := sourcesOf(snap)
+	unlock := s.lockSources(sources)
+	defer unlock()
+	sourceErr := s.checkSources(sources)
 
 	s.createMu.Lock()
 	defer s.createMu.Unlock()
@@ -59,7 +67,10 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 			return fmt.Errorf("pebblemeta: CreateSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, err)
 		}
 	}
-	if indexed(snap.State) && maxPending > 0 {
+	if sourceErr != nil {
+		return fmt.Errorf("pebblemeta: CreateSnapshot %q: %w", snap.ID, sourceErr)
+	}
+	if snap.State.Pending() && maxPending > 0 {
 		n, err := s.countPending(ctx, snap.OwnerID, maxPending)
 		if err != nil {
 			return fmt.Errorf("pebblemeta: CreateSnapshot %q: %w", snap.ID, err)
@@ -107,8 +118,11 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (store.Snapshot, err
 }
 
 // UpdateSnapshot implements store.MetaStore. fn runs with the lock of id's
-// stripe held, so it must not call PutBlock or UpdateSnapshot; that lock
-// also keeps PutBlock from moving the last activity fn is given.
+// stripe held, so it must not call PutBlock, UpdateSnapshot or
+// CreateSnapshot; that lock also keeps PutBlock from moving the last
+// activity fn is given, and CreateSnapshot from adding a child to a parent
+// fn deletes. The record's index keys move with it in the same batch
+// (indexes.go): a deleted snapshot leaves its owner's D and O keys.
 func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
 	if err := s.enterWrite("UpdateSnapshot"); err != nil {
 		return store.Snapshot{}, err
@@ -146,16 +160,7 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	b := s.db.NewBatch()
 	defer b.Close()
 	_ = b.Set(snapshotKey(id), rec, nil)
-	if was.State != snap.State || was.OwnerID != snap.OwnerID {
-		if indexed(was.State) {
-			_ = b.Delete(stateKey(was.State, id), nil)
-			_ = b.Delete(pendingKey(was.OwnerID, id), nil)
-		}
-		if indexed(snap.State) {
-			_ = b.Set(stateKey(snap.State, id), nil, nil)
-			_ = b.Set(pendingKey(snap.OwnerID, id), nil, nil)
-		}
-	}
+	moveIndexes(b, was, snap)
 	if err := b.Commit(pebble.Sync); err != nil {
 		s.writeStates.forget(id) // the record may or may not have changed
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot %q: %w", id, err)
@@ -164,9 +169,9 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	return snap, nil
 }
 
-// ScanSnapshots implements store.MetaStore. Scanning only pending and
-// completing snapshots reads their index; any other state costs a scan of
-// every record.
+// ScanSnapshots implements store.MetaStore. Scanning only states that
+// have P keys (stateIndexed) reads their part of that index; any other
+// state costs a scan of every record.
 func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool, error), states ...store.State) error {
 	if err := s.enter("ScanSnapshots"); err != nil {
 		return err
@@ -175,7 +180,7 @@ func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool
 
 	cb := &callback[store.Snapshot]{fn: fn}
 	states = slices.Compact(slices.Sorted(slices.Values(states)))
-	if len(states) == 0 || slices.ContainsFunc(states, func(st store.State) bool { return !indexed(st) }) {
+	if len(states) == 0 || slices.ContainsFunc(states, func(st store.State) bool { return !stateIndexed(st) }) {
 		prefix := []byte{spaceSnapshot}
 		err := s.scan(ctx, prefix, prefixEnd(prefix), func(key, value []byte) (bool, error) {
 			snap, err := decodeSnapshot(value)
@@ -193,13 +198,14 @@ func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool
 		return cb.result("ScanSnapshots", err)
 	}
 
-	// One iterator over the whole index sees each snapshot once, even if
-	// it moves from pending to completing meanwhile.
-	prefix := []byte{spaceState}
-	err := s.scan(ctx, prefix, prefixEnd(prefix), func(key, _ []byte) (bool, error) {
-		if len(key) < 2 || !slices.Contains(states, store.State(key[1])) {
-			return true, nil
-		}
+	// One iterator, seeking to each state's part of the index, sees each
+	// snapshot once, even if it moves from one of the states to another
+	// meanwhile.
+	prefixes := make([][]byte, len(states))
+	for i, st := range states {
+		prefixes[i] = []byte{spaceState, byte(st)}
+	}
+	err := s.scanPrefixes(ctx, prefixes, func(key, _ []byte) (bool, error) {
 		snap, err := s.getSnapshot(string(key[2:]))
 		if err != nil {
 			return false, err

@@ -203,8 +203,11 @@ func (s *Store) reopenWritable() bool {
 		if rwErr == nil {
 			// A store opened read-only at an older format version is
 			// upgraded now (upgrade.go).
-			if rwErr = checkVersion(db); rwErr != nil {
+			var format byte
+			if format, rwErr = checkVersion(db); rwErr != nil {
 				_ = db.Close()
+			} else {
+				s.format.Store(int32(format))
 			}
 		}
 		if rwErr == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -74,6 +75,7 @@ type Store struct {
 	stripes     stripes
 	writeStates writeStates
 	space       space
+	format      atomic.Int32 // the format version of db; below formatListed only when read-only
 
 	createMu sync.Mutex // makes CreateSnapshot's check and insert atomic
 	secretMu sync.Mutex // makes Secret's check, generate and insert atomic
@@ -111,7 +113,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblemeta: opening %s: %w", opts.Dir, err)
 	}
-	if err := checkVersion(db); err != nil {
+	format, err := checkVersion(db)
+	if err != nil {
 		_ = db.Close()
 		if readOnly && errors.Is(err, pebble.ErrReadOnly) {
 			err = fmt.Errorf("its format must be upgraded, which takes space: %w", s.space.errorNow())
@@ -119,6 +122,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("pebblemeta: opening %s: %w", opts.Dir, err)
 	}
 	s.db = db
+	s.format.Store(int32(format))
 	s.gate.init()
 	s.stripes.init()
 	if readOnly {
@@ -179,24 +183,26 @@ func pebbleOptions(opts Options, readOnly bool) *pebble.Options {
 }
 
 // checkVersion stamps a new store with formatVersion, upgrades a store of
-// an older version (upgrade.go) and refuses one of a newer version.
-func checkVersion(db *pebble.DB) error {
+// an older version (upgrade.go) and refuses one of a newer version. It
+// returns the version the store is at: an older one only when db is
+// read-only, which defers the upgrade.
+func checkVersion(db *pebble.DB) (byte, error) {
 	key := []byte{spaceVersion}
 	v, closer, err := db.Get(key)
 	switch {
 	case errors.Is(err, pebble.ErrNotFound):
-		return db.Set(key, []byte{formatVersion}, pebble.Sync)
+		return formatVersion, db.Set(key, []byte{formatVersion}, pebble.Sync)
 	case err != nil:
-		return err
+		return 0, err
 	}
 	defer closer.Close()
 	if len(v) == 1 && v[0] < formatVersion {
 		return upgrade(db, v[0])
 	}
 	if len(v) != 1 || v[0] != formatVersion {
-		return fmt.Errorf("store has format version %x, want %d: %w", v, formatVersion, store.ErrCorrupt)
+		return 0, fmt.Errorf("store has format version %x, want %d: %w", v, formatVersion, store.ErrCorrupt)
 	}
-	return nil
+	return formatVersion, nil
 }
 
 // Close implements store.MetaStore. It waits for calls in flight to return,

@@ -26,6 +26,7 @@ type paddedRWMutex struct {
 
 func (s *stripes) init() { s.seed = maphash.MakeSeed() }
 
-func (s *stripes) of(id string) *sync.RWMutex {
-	return &s.locks[maphash.String(s.seed, id)%stripeCount].RWMutex
-}
+func (s *stripes) of(id string) *sync.RWMutex { return &s.locks[s.index(id)].RWMutex }
+
+// index returns the number of the stripe of id.
+func (s *stripes) index(id string) int { return int(maphash.String(s.seed, id) % stripeCount) }

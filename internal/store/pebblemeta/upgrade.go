@@ -9,51 +9,83 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// upgrade brings a store of format version from up to formatVersion in one
-// synced batch. It runs when the database is opened writable, before the
-// store serves any write, so nothing changes the keys it reads meanwhile.
-func upgrade(db *pebble.DB, from byte) error {
-	if from != 1 {
-		return fmt.Errorf("store has format version %d, want %d: %w", from, formatVersion, store.ErrCorrupt)
+// upgradeBatch bounds the records whose index keys one batch of the
+// upgrade writes, so that its memory does not grow with the store.
+const upgradeBatch = 1024
+
+// upgrade brings a store of format version from up to formatVersion and
+// returns the version it is at. It runs when the database is opened,
+// before the store serves any call, so nothing changes the keys it reads
+// meanwhile.
+//
+// Every older version differs only by secondary indexes, which are a
+// function of the records (indexes.go): version 1 had no O keys, version 2
+// no D keys. So the upgrade deletes the P, O and D keys and writes them
+// again from the S records, in batches, and stamps the new version only
+// in a last synced batch. A crash at any point leaves the old version
+// stamped and the upgrade runs again from the start on the next Open,
+// whatever part of the keys it had written: it is idempotent.
+func upgrade(db *pebble.DB, from byte) (byte, error) {
+	if from != 1 && from != 2 {
+		return from, fmt.Errorf("store has format version %d, want %d: %w", from, formatVersion, store.ErrCorrupt)
 	}
+	err := rebuildIndexes(db)
+	if errors.Is(err, pebble.ErrReadOnly) {
+		// Opened read-only (its disk is full): it serves reads, which
+		// need no O key and list without D keys (list.go), and is upgraded
+		// when it is reopened for writing.
+		return from, nil
+	}
+	if err != nil {
+		return from, fmt.Errorf("upgrade from version %d to %d: %w", from, formatVersion, err)
+	}
+	return formatVersion, nil
+}
+
+// rebuildIndexes rewrites every index key from the records and stamps
+// formatVersion.
+func rebuildIndexes(db *pebble.DB) (err error) {
 	b := db.NewBatch()
-	defer b.Close()
-	// Version 2 indexes pending snapshots by owner as well (the O keys):
-	// one for each P key.
-	prefix := []byte{spaceState}
+	for _, space := range []byte{spaceState, spacePending, spaceList} {
+		_ = b.DeleteRange([]byte{space}, []byte{space + 1}, nil)
+	}
+	prefix := []byte{spaceSnapshot}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: prefixEnd(prefix)})
 	if err != nil {
+		_ = b.Close()
 		return err
 	}
+	defer func() {
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	n := 0
 	for valid := it.First(); valid; valid = it.Next() {
-		key := it.Key()
-		if len(key) < 2 {
-			_ = it.Close()
-			return fmt.Errorf("state key %x: %w", key, store.ErrCorrupt)
-		}
-		id := string(key[2:])
-		v, closer, err := db.Get(snapshotKey(id))
+		v, err := it.ValueAndErr()
 		if err != nil {
-			_ = it.Close()
-			return fmt.Errorf("upgrade to version %d: snapshot %q: %w", formatVersion, id, err)
+			_ = b.Close()
+			return err
 		}
-		snap, err := decodeSnapshot(v)
-		_ = closer.Close()
+		rec, err := decodeSnapshot(v)
 		if err != nil {
-			_ = it.Close()
-			return fmt.Errorf("upgrade to version %d: snapshot %q: %w", formatVersion, id, err)
+			_ = b.Close()
+			return fmt.Errorf("snapshot %q: %w", it.Key()[1:], err)
 		}
-		_ = b.Set(pendingKey(snap.OwnerID, id), nil, nil)
+		setIndexes(b, rec)
+		if n++; n%upgradeBatch == 0 {
+			err := b.Commit(pebble.NoSync)
+			_ = b.Close()
+			if err != nil {
+				return err
+			}
+			b = db.NewBatch()
+		}
 	}
-	if err := it.Close(); err != nil {
-		return err
-	}
+	// The last batch is synced, which makes every earlier one durable too
+	// (the log is written in order), and it alone stamps the version.
 	_ = b.Set([]byte{spaceVersion}, []byte{formatVersion}, nil)
 	err = b.Commit(pebble.Sync)
-	if errors.Is(err, pebble.ErrReadOnly) {
-		// Opened read-only (its disk is full): it serves reads, which need
-		// no O key, and is upgraded when it is reopened for writing.
-		return nil
-	}
+	_ = b.Close()
 	return err
 }

@@ -37,10 +37,11 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	create(owner, store.StateError)
 	create(other, store.StatePending)
 
-	// Make it what version 1 wrote: no O keys, V = 1.
+	// Make it what version 1 wrote: no O or D keys, V = 1.
 	b := s.db.NewBatch()
-	prefix := []byte{spacePending}
-	_ = b.DeleteRange(prefix, prefixEnd(prefix), nil)
+	for _, space := range []byte{spacePending, spaceList} {
+		_ = b.DeleteRange([]byte{space}, []byte{space + 1}, nil)
+	}
 	_ = b.Set([]byte{spaceVersion}, []byte{1}, nil)
 	if err := b.Commit(pebble.Sync); err != nil {
 		t.Fatal(err)
@@ -75,6 +76,9 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	if err := s.CreateSnapshot(ctx, next, nil, 3); err != nil {
 		t.Errorf("CreateSnapshot under the limit after the upgrade: %v", err)
+	}
+	if got, err := s.ListSnapshots(ctx, owner, "", 10); err != nil || len(got) != 5 {
+		t.Errorf("ListSnapshots(%s) after the upgrade = %d snapshots, %v; want 5", owner, len(got), err)
 	}
 }
 

@@ -64,7 +64,7 @@ func testMetaPutBlockOverwrite(t *testing.T, env *metaEnv) {
 }
 
 func testMetaPutBlockNotWritable(t *testing.T, env *metaEnv) {
-	for i, state := range []store.State{store.StateCompleting, store.StateCompleted, store.StateError} {
+	for i, state := range []store.State{store.StateCompleting, store.StateCompleted, store.StateError, store.StateDeleted} {
 		t.Run(state.String(), func(t *testing.T) {
 			// One snapshot created in state, one that wrote blocks first.
 			created := metaRoot(metaID(2*i), state)
@@ -114,8 +114,10 @@ func testMetaOwnBlocksNotInherited(t *testing.T, env *metaEnv) {
 	parent := metaRoot(metaID(1), store.StatePending)
 	child := metaChild(metaID(2), parent, store.StatePending)
 	other := metaRoot(metaID(3), store.StatePending)
-	metaCreate(t, env, parent, child, other)
+	metaCreate(t, env, parent, other)
 	metaPut(t, env, parent.ID, 1, 2)
+	metaSetState(t, env, parent.ID, store.StateCompleted)
+	metaCreate(t, env, child)
 	metaPut(t, env, child.ID, 2, 3)
 	metaPut(t, env, other.ID, 0, 1, 2, 3, 4)
 	for _, tt := range []struct {
@@ -235,8 +237,10 @@ func testMetaWrittenIndexes(t *testing.T, env *metaEnv) {
 	b := metaChild(metaID(2), a, store.StatePending)
 	c := metaRoot(metaID(3), store.StatePending)
 	d := metaRoot(metaID(4), store.StatePending)
-	metaCreate(t, env, a, b, c, d)
+	metaCreate(t, env, a, c, d)
 	metaPut(t, env, a.ID, 1, 5, 9)
+	metaSetState(t, env, a.ID, store.StateCompleted)
+	metaCreate(t, env, b)
 	metaPut(t, env, b.ID, 5, 6)
 	metaPut(t, env, c.ID, 2, 9, 100, metaMaxIndex)
 	metaPut(t, env, d.ID, 3, 4, 7)

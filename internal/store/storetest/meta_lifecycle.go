@@ -60,6 +60,7 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 func testMetaReopen(t *testing.T, env *metaEnv) {
 	full := metaFullSnapshot(metaID(1))
 	idem := *metaFullIdempotency(full)
+	metaCreateSources(t, env, full)
 	if err := env.ms.CreateSnapshot(env.ctx, full, &idem, 0); err != nil {
 		t.Fatalf("CreateSnapshot: %v", err)
 	}

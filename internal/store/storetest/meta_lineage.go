@@ -27,8 +27,8 @@ func newMetaLineage(env *metaEnv) *metaLineage {
 	return &metaLineage{env: env, parent: map[string]string{}, own: map[string]map[int32]store.BlockRef{}}
 }
 
-// add creates snapshot n as a child of parent ("" for a root) in state and
-// writes indexes in it before moving it to state.
+// add creates snapshot n as a child of parent ("" for a root), which must
+// be completed, and writes indexes in it before moving it to state.
 func (l *metaLineage) add(tb testing.TB, n int, parent string, state store.State, indexes ...int32) string {
 	tb.Helper()
 	s := metaRoot(metaID(n), store.StatePending)
@@ -122,7 +122,7 @@ func newMetaTree(tb testing.TB, env *metaEnv) *metaLineage {
 	s := l.add(tb, 2, r, store.StateCompleted, 2, 4, 13, 14)       // sibling of c, sorts before it
 	c := l.add(tb, 3, r, store.StateCompleted, 2, 3, 12, 20)       // sibling of s
 	l.add(tb, 4, s, store.StateCompleted, 3, 15)                   // cousin of g, sorts before it
-	g := l.add(tb, 5, c, store.StatePending, 3, 5, 14)             // grandchild
+	g := l.add(tb, 5, c, store.StateCompleted, 3, 5, 14)           // grandchild
 	l.add(tb, 6, g, store.StatePending, 0, 1, 15, 21)              // great-grandchild
 	l.add(tb, 7, "", store.StateCompleted, 0, 1, 2, 3, 12, 21, 30) // unrelated root
 	l.add(tb, 8, c, store.StateCompleted)                          // wrote nothing
@@ -266,6 +266,7 @@ func testMetaViewShallowInDeepTree(t *testing.T, env *metaEnv) {
 	l.writeMany(t, sib, every...)
 	d := l.add(t, 4, c, store.StatePending)
 	l.writeMany(t, d, every...)
+	metaSetState(t, env, d, store.StateCompleted)
 	e := l.add(t, 5, d, store.StatePending)
 	l.writeMany(t, e, third...)
 

@@ -30,11 +30,29 @@ func metaFullSnapshot(id string) store.Snapshot {
 		StartTime:        metaMonotonic(time.Date(2025, 6, 7, 8, 0, 0, 987654321, time.Local)),
 		Timeout:          4320 * time.Minute,
 		CompleteTime:     time.Date(2025, 6, 7, 8, 9, 10, 123456789, time.FixedZone("UTC+2", 2*3600)),
+		DeleteTime:       time.Date(2025, 6, 8, 9, 10, 11, 12, time.FixedZone("UTC-5", -5*3600)),
+		CopySourceID:     metaID(902),
+		FullBlocks:       123456789,
 		ExpectedBlocks:   134217728,
 		ExpectedChecksum: "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
 		Encrypted:        true,
 		KMSKeyARN:        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		WrappedKey:       []byte{0, 1, 2, 3, 254, 255},
+	}
+}
+
+// metaCreateSources creates, completed, the parent and the copy source
+// that s names, which CreateSnapshot requires to exist (metaFullSnapshot
+// names two).
+func metaCreateSources(tb testing.TB, env *metaEnv, s store.Snapshot) {
+	tb.Helper()
+	for _, id := range []string{s.ParentID, s.CopySourceID} {
+		if id == "" {
+			continue
+		}
+		if _, err := env.ms.GetSnapshot(env.ctx, id); errors.Is(err, store.ErrNotFound) {
+			metaCreate(tb, env, metaRoot(id, store.StateCompleted))
+		}
 	}
 }
 
@@ -72,6 +90,7 @@ func testMetaCreateGetRoundTrip(t *testing.T, env *metaEnv) {
 	s := metaFullSnapshot(metaID(1))
 	idem := metaFullIdempotency(s)
 	want, wantIdem := metaFullSnapshot(s.ID), *metaFullIdempotency(s)
+	metaCreateSources(t, env, s)
 	if err := env.ms.CreateSnapshot(env.ctx, s, idem, 0); err != nil {
 		t.Fatalf("CreateSnapshot: %v", err)
 	}
@@ -163,6 +182,7 @@ func testMetaCreateWithoutIdempotency(t *testing.T, env *metaEnv) {
 func testMetaUpdatePersists(t *testing.T, env *metaEnv) {
 	s := metaFullSnapshot(metaID(1))
 	s.State = store.StatePending
+	metaCreateSources(t, env, s)
 	metaCreate(t, env, s)
 
 	want := s
@@ -249,8 +269,14 @@ func testMetaUpdateConcurrent(t *testing.T, env *metaEnv) {
 
 func testMetaScanByState(t *testing.T, env *metaEnv) {
 	byState := map[store.State][]string{}
+	sources := metaFullSnapshot(metaID(0))
+	metaCreateSources(t, env, sources)
+	byState[store.StateCompleted] = []string{sources.ParentID, sources.CopySourceID}
 	n := 0
-	for _, st := range []store.State{store.StatePending, store.StateCompleting, store.StateCompleted, store.StateError} {
+	states := []store.State{store.StatePending, store.StateCompleting, store.StateCompleted, store.StateError,
+		store.StateDeleted, store.StateCopying}
+	var all []string
+	for _, st := range states {
 		for range 3 {
 			n++
 			s := metaFullSnapshot(metaID(n))
@@ -258,23 +284,33 @@ func testMetaScanByState(t *testing.T, env *metaEnv) {
 			metaCreate(t, env, s)
 			byState[st] = append(byState[st], s.ID)
 		}
+		all = append(all, byState[st]...)
 	}
-	all := slices.Sorted(slices.Values(slices.Concat(byState[store.StatePending], byState[store.StateCompleting],
-		byState[store.StateCompleted], byState[store.StateError])))
+	slices.Sort(all)
+	of := func(states ...store.State) []string {
+		var ids []string
+		for _, st := range states {
+			ids = append(ids, byState[st]...)
+		}
+		return slices.Sorted(slices.Values(ids))
+	}
 	tests := []struct {
 		states []store.State
 		want   []string
 	}{
 		{nil, all},
-		{[]store.State{store.StatePending}, byState[store.StatePending]},
-		{[]store.State{store.StateCompleting}, byState[store.StateCompleting]},
-		{[]store.State{store.StateCompleted}, byState[store.StateCompleted]},
-		{[]store.State{store.StateError}, byState[store.StateError]},
-		{[]store.State{store.StatePending, store.StateCompleting},
-			slices.Sorted(slices.Values(slices.Concat(byState[store.StatePending], byState[store.StateCompleting])))},
-		{[]store.State{store.StateError, store.StatePending},
-			slices.Sorted(slices.Values(slices.Concat(byState[store.StatePending], byState[store.StateError])))},
-		{[]store.State{store.StatePending, store.StateCompleting, store.StateCompleted, store.StateError}, all},
+		{[]store.State{store.StatePending}, of(store.StatePending)},
+		{[]store.State{store.StateCompleting}, of(store.StateCompleting)},
+		{[]store.State{store.StateCompleted}, of(store.StateCompleted)},
+		{[]store.State{store.StateError}, of(store.StateError)},
+		{[]store.State{store.StateDeleted}, of(store.StateDeleted)},
+		{[]store.State{store.StateCopying}, of(store.StateCopying)},
+		{[]store.State{store.StatePending, store.StateCompleting}, of(store.StatePending, store.StateCompleting)},
+		{[]store.State{store.StateError, store.StatePending}, of(store.StatePending, store.StateError)},
+		{[]store.State{store.StateCopying, store.StateDeleted, store.StatePending},
+			of(store.StatePending, store.StateDeleted, store.StateCopying)},
+		{[]store.State{store.StateDeleted, store.StateCompleted}, of(store.StateCompleted, store.StateDeleted)},
+		{states, all},
 	}
 	for _, tt := range tests {
 		if got := metaScanIDs(t, env, tt.states...); !slices.Equal(got, tt.want) {

@@ -90,6 +90,22 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "ViewSeparateRoots", fn: testMetaViewSeparateRoots},
 		{name: "ViewShallowInDeepTree", fn: testMetaViewShallowInDeepTree},
 
+		// meta_delete.go
+		{name: "DeleteTombstone", fn: testMetaDeleteTombstone},
+		{name: "DeletePendingCount", fn: testMetaDeletePendingCount},
+		{name: "Copying", fn: testMetaCopying},
+		{name: "DeleteReopen", reopen: true, fn: testMetaDeleteReopen},
+
+		// meta_list.go
+		{name: "List", fn: testMetaList},
+		{name: "ListConcurrent", fn: testMetaListConcurrent},
+		{name: "ListReopen", reopen: true, fn: testMetaListReopen},
+
+		// meta_sources.go
+		{name: "SourcePrecondition", fn: testMetaSourcePrecondition},
+		{name: "SourceExistsFirst", fn: testMetaSourceExistsFirst},
+		{name: "SourceDeleteRace", fn: testMetaSourceDeleteRace},
+
 		// meta_secret.go
 		{name: "SecretGeneratedOnce", fn: testMetaSecretGeneratedOnce},
 		{name: "SecretGenerateError", fn: testMetaSecretGenerateError},
@@ -292,6 +308,9 @@ func metaSameSnapshot(got, want store.Snapshot) string {
 	check("StartTime", got.StartTime.Equal(want.StartTime), got.StartTime, want.StartTime)
 	check("Timeout", got.Timeout == want.Timeout, got.Timeout, want.Timeout)
 	check("CompleteTime", got.CompleteTime.Equal(want.CompleteTime), got.CompleteTime, want.CompleteTime)
+	check("DeleteTime", got.DeleteTime.Equal(want.DeleteTime), got.DeleteTime, want.DeleteTime)
+	check("CopySourceID", got.CopySourceID == want.CopySourceID, got.CopySourceID, want.CopySourceID)
+	check("FullBlocks", got.FullBlocks == want.FullBlocks, got.FullBlocks, want.FullBlocks)
 	check("LastActivity", got.LastActivity.Equal(want.LastActivity), got.LastActivity, want.LastActivity)
 	check("ExpectedBlocks", got.ExpectedBlocks == want.ExpectedBlocks, got.ExpectedBlocks, want.ExpectedBlocks)
 	check("ExpectedChecksum", got.ExpectedChecksum == want.ExpectedChecksum, got.ExpectedChecksum, want.ExpectedChecksum)
