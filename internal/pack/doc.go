@@ -13,21 +13,48 @@
 //
 //	offset size field
 //	     0    8 magic "EBSDPACK"
-//	     8    4 format version (Version, 1)
+//	     8    4 format version: 2 (Version); version 1 packs stay readable
 //	    12    4 CRC-32C of bytes 0-11
 //
 // followed by zero or more entries, back to back, up to the end of the file.
-// Each entry is a 52-byte entry header followed by its data:
+// A pack holds entries of its own version only: writers write version 2
+// packs, and never append to a version 1 pack (compaction in packblocks
+// rewrites those as version 2). Each entry is an entry header followed by
+// its stored data. Version 2, 56 bytes:
 //
 //	offset size field
 //	     0    4 magic "EBSE"
-//	     4    1 format version, equal to the file's
+//	     4    1 format version, 2
+//	     5    1 codec: 0 = stored as is; 1 = zstd frame (reserved, not yet read)
+//	     6    1 flags: all reserved, 0
+//	     7    1 reserved, 0
+//	     8   32 key (ebs.Digest)
+//	    40    4 stored length: data bytes after this header, at most MaxDataLen
+//	    44    4 raw length: bytes a reader returns, at most MaxRawLen; equal
+//	          to the stored length for codec 0
+//	    48    4 CRC-32C of the stored data
+//	    52    4 CRC-32C of bytes 0-51 of this header
+//	    56    n stored data
+//
+// Version 1, 52 bytes:
+//
+//	offset size field
+//	     0    4 magic "EBSE"
+//	     4    1 format version, 1
 //	     5    3 reserved, zero
 //	     8   32 key (ebs.Digest)
 //	    40    4 data length in bytes, at most MaxDataLen
 //	    44    4 CRC-32C of the data
 //	    48    4 CRC-32C of bytes 0-47 of this header
 //	    52    n data
+//
+// Readers read the 52 bytes both versions share, dispatch on byte 4, and
+// read the last 4 bytes of a version 2 header. A header whose checksum
+// verifies but whose codec, flags or reserved byte this package does not
+// know is ErrUnsupported, not ErrCorrupt: a newer writer's entry, which
+// owners must neither decode, skip nor discard. The data checksum covers
+// the stored bytes, so that an entry can be verified (and copied) without
+// being decoded.
 //
 // The header checksum makes a torn or random header detectable before its
 // length is trusted; the data checksum makes a torn or rotted body

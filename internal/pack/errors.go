@@ -13,4 +13,11 @@ var (
 	// does not know. Unlike ErrCorrupt it says nothing about the integrity
 	// of the data, so owners must not truncate or discard such a pack.
 	ErrVersion = errors.New("pack: unsupported format version")
+
+	// ErrUnsupported means an entry whose header checks out uses an encoding
+	// this package cannot decode: a codec or a flag that a newer writer
+	// set. Like ErrVersion, and unlike ErrCorrupt, it says nothing about the
+	// integrity of the data: owners must not seal, skip, truncate or discard
+	// such an entry, since a newer ebsd can read it.
+	ErrUnsupported = errors.New("pack: unsupported entry encoding")
 )

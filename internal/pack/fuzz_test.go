@@ -5,14 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 	"testing"
 
 	"github.com/ebsd/ebsd/internal/pack"
 )
 
-// FuzzScan feeds arbitrary bytes to the readers as a pack. They must never
-// panic, every entry they accept must be intact (its header checksum and
-// its data checksum verify, independently of the package's own code), and
+// FuzzScan feeds arbitrary bytes to the readers as a pack, of version 1 or
+// 2 entries. They must never panic, every entry they accept must be intact
+// (its header checksum and its data checksum verify, independently of the
+// package's own code), an entry of an unknown codec or flags must stop a
+// scan with ErrUnsupported and never be skipped as damage, and
 // a scan with Skip must account for every byte: entries and damaged ranges
 // tile the scanned range, Skip resumes only where a complete entry checks
 // out (or right after an entry whose header checks out), and a torn tail
@@ -31,24 +34,58 @@ func FuzzScan(f *testing.F) {
 	f.Add(d)
 	f.Add(append(bytes.Clone(b[:pack.FileHeaderSize+10]), b[pack.FileHeaderSize:]...))
 
-	table := crc32.MakeTable(crc32.Castagnoli)
-	// complete reports whether a complete, intact entry starts at off,
-	// checked without the package.
-	complete := func(b []byte, off int) bool {
-		if off+pack.EntryHeaderSize > len(b) || string(b[off:off+4]) != "EBSE" {
-			return false
+	f.Add(readTestdata(f, "v1.pack"))
+	v1 := readTestdata(f, "v1.pack")
+	v1[len(v1)-100] ^= 1
+	f.Add(v1)
+	f.Add(slices.Concat(b, unsupportedEntry(f, 1, 0, 0), b[pack.FileHeaderSize:]))
+	f.Add(slices.Concat(b[:pack.FileHeaderSize+20], unsupportedEntry(f, 0, 1, 0)))
+
+	// header reports whether an entry header that checks out starts at
+	// off, and whether this package decodes its encoding, checked from the
+	// format's description (doc.go) without the package. It returns the
+	// header's size, the stored length and the data checksum.
+	header := func(b []byte, off int) (ok, supported bool, hl, n int, dataCRC uint32) {
+		if off+52 > len(b) || string(b[off:off+4]) != "EBSE" {
+			return
 		}
-		hdr := b[off : off+pack.EntryHeaderSize]
-		if crc32.Checksum(hdr[:48], table) != binary.LittleEndian.Uint32(hdr[48:]) || hdr[4] != pack.Version || hdr[5]|hdr[6]|hdr[7] != 0 {
-			return false
+		le := binary.LittleEndian
+		switch b[off+4] {
+		case 1:
+			hdr := b[off : off+52]
+			if crc32.Checksum(hdr[:48], castagnoli) != le.Uint32(hdr[48:]) || hdr[5]|hdr[6]|hdr[7] != 0 {
+				return
+			}
+			hl, n, dataCRC, supported = 52, int(le.Uint32(hdr[40:])), le.Uint32(hdr[44:]), true
+		case 2:
+			if off+56 > len(b) {
+				return
+			}
+			hdr := b[off : off+56]
+			if crc32.Checksum(hdr[:52], castagnoli) != le.Uint32(hdr[52:]) {
+				return
+			}
+			hl, n, dataCRC = 56, int(le.Uint32(hdr[40:])), le.Uint32(hdr[48:])
+			raw := int(le.Uint32(hdr[44:]))
+			if raw > pack.MaxRawLen || hdr[5] == 0 && raw != n {
+				return
+			}
+			supported = hdr[5] == 0 && hdr[6] == 0 && hdr[7] == 0
+		default:
+			return
 		}
-		n := int(binary.LittleEndian.Uint32(hdr[40:]))
-		if n > pack.MaxDataLen || off+pack.EntryHeaderSize+n > len(b) {
-			return false
-		}
-		data := b[off+pack.EntryHeaderSize : off+pack.EntryHeaderSize+n]
-		return crc32.Checksum(data, table) == binary.LittleEndian.Uint32(hdr[44:])
+		return n <= pack.MaxDataLen, supported, hl, n, dataCRC
 	}
+	// complete reports whether a complete entry whose checksums verify
+	// starts at off, and whether it is one this package decodes.
+	complete := func(b []byte, off int) (ok, supported bool) {
+		ok, supported, hl, n, dataCRC := header(b, off)
+		if !ok || off+hl+n > len(b) {
+			return false, false
+		}
+		return crc32.Checksum(b[off+hl:off+hl+n], castagnoli) == dataCRC, supported
+	}
+	whole := func(b []byte, off int) bool { ok, _ := complete(b, off); return ok }
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_ = pack.ParseFileHeader(b)
 		r := bytes.NewReader(b)
@@ -64,10 +101,10 @@ func FuzzScan(f *testing.F) {
 					if e.Offset != prev {
 						t.Fatalf("entry at %d, want %d", e.Offset, prev)
 					}
-					if !complete(b, int(e.Offset)) {
-						t.Fatalf("entry at %d accepted, but its checksums do not verify", e.Offset)
+					if ok, supported := complete(b, int(e.Offset)); !ok || !supported {
+						t.Fatalf("entry at %d accepted, but its checksums do not verify (%v) or its encoding is unknown (%v)", e.Offset, ok, supported)
 					}
-					data := b[e.Offset+pack.EntryHeaderSize : e.Offset+e.Header.Size()]
+					data := b[e.Offset+e.Header.HeaderSize() : e.Offset+e.Header.Size()]
 					if !bytes.Equal(sc.Data(), data) {
 						t.Fatalf("entry at %d: Data() differs from the bytes in the pack", e.Offset)
 					}
@@ -77,8 +114,19 @@ func FuzzScan(f *testing.F) {
 					}
 					prev = sc.Offset()
 				}
+				if err := sc.Err(); errors.Is(err, pack.ErrUnsupported) {
+					// A newer writer's entry (its header is what counts: its
+					// data may be torn): the scan stops there for good.
+					if ok, supported, _, _, _ := header(b, int(sc.Offset())); !ok || supported || sc.Offset() != prev {
+						t.Fatalf("ErrUnsupported at %d (after %d), but no header of an unknown encoding starts there", sc.Offset(), prev)
+					}
+					if sc.Skip() {
+						t.Fatalf("Skip moved past an unsupported entry at %d", prev)
+					}
+					break
+				}
 				if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
-					t.Fatalf("Scanner.Err() = %v, want nil or ErrCorrupt on an in-memory reader", err)
+					t.Fatalf("Scanner.Err() = %v, want nil, ErrCorrupt or ErrUnsupported on an in-memory reader", err)
 				}
 				if sc.Err() == nil {
 					if sc.Offset() != int64(len(b)) {
@@ -98,7 +146,7 @@ func FuzzScan(f *testing.F) {
 					// the data of a whole header that runs past the end.
 					if h, err := pack.ParseEntryHeader(b[from:]); err != nil || from+h.Size() <= int64(len(b)) {
 						for off := int(from) + 1; off < len(b); off++ {
-							if complete(b, off) {
+							if whole(b, off) {
 								t.Fatalf("torn tail from %d holds a complete entry at %d", from, off)
 							}
 						}
@@ -113,11 +161,11 @@ func FuzzScan(f *testing.F) {
 				switch {
 				case err == nil && to == from+h.Size():
 					// An entry whose header checks out, skipped whole.
-				case !complete(b, int(to)):
+				case !whole(b, int(to)):
 					t.Fatalf("Skip moved from %d to %d, where no complete entry starts", from, to)
 				default:
 					for off := int(from) + 1; off < int(to); off++ {
-						if complete(b, off) {
+						if whole(b, off) {
 							t.Fatalf("Skip moved from %d to %d past a complete entry at %d", from, to, off)
 						}
 					}
@@ -135,12 +183,15 @@ func FuzzScan(f *testing.F) {
 			i += j
 			off := int64(i)
 			h, err := pack.ParseEntryHeader(b[off:])
-			if err != nil {
+			if err != nil && !errors.Is(err, pack.ErrUnsupported) {
 				continue
 			}
 			got, err := pack.ReadEntry(r, off, h.Key, nil)
-			if err == nil && crc32.Checksum(got, table) != h.DataCRC {
+			if err == nil && (crc32.Checksum(got, castagnoli) != h.DataCRC || !whole(b, int(off))) {
 				t.Fatalf("ReadEntry(%d) returned data failing its checksum", off)
+			}
+			if ok, supported, _, _, _ := header(b, int(off)); errors.Is(err, pack.ErrUnsupported) && (!ok || supported) {
+				t.Fatalf("ReadEntry(%d) = %v, but the header there is not one of an unknown encoding", off, err)
 			}
 		}
 	})

@@ -100,11 +100,14 @@ func TestReadEntryCorrupt(t *testing.T) {
 	}{
 		{name: "magic", flip: 0, key: e.key},
 		{name: "version", flip: 4, key: e.key},
-		{name: "reserved", flip: 6, key: e.key},
+		{name: "codec", flip: 5, key: e.key},
+		{name: "flags", flip: 6, key: e.key},
+		{name: "reserved", flip: 7, key: e.key},
 		{name: "key", flip: 9, key: e.key},
-		{name: "length", flip: 41, key: e.key},
-		{name: "data crc", flip: 45, key: e.key},
-		{name: "header crc", flip: 50, key: e.key},
+		{name: "stored length", flip: 41, key: e.key},
+		{name: "raw length", flip: 45, key: e.key},
+		{name: "data crc", flip: 49, key: e.key},
+		{name: "header crc", flip: 54, key: e.key},
 		{name: "first data byte", flip: pack.EntryHeaderSize, key: e.key},
 		{name: "last data byte", flip: pack.EntryHeaderSize + 199, key: e.key},
 		{name: "other key", flip: -1, key: entries[0].key},
@@ -174,9 +177,13 @@ func TestReadErrorIsNotCorruption(t *testing.T) {
 
 func TestParseFileHeader(t *testing.T) {
 	good := pack.AppendFileHeader(nil)
-	otherVersion := bytes.Clone(good)
-	binary.LittleEndian.PutUint32(otherVersion[8:], 2)
-	binary.LittleEndian.PutUint32(otherVersion[12:], crc32.Checksum(otherVersion[:12], crc32.MakeTable(crc32.Castagnoli)))
+	withVersion := func(v uint32) []byte {
+		b := bytes.Clone(good)
+		binary.LittleEndian.PutUint32(b[8:], v)
+		binary.LittleEndian.PutUint32(b[12:], crc32.Checksum(b[:12], crc32.MakeTable(crc32.Castagnoli)))
+		return b
+	}
+	otherVersion := withVersion(3)
 	badCRC := bytes.Clone(good)
 	badCRC[9] ^= 1
 	badMagic := bytes.Clone(good)
@@ -187,6 +194,8 @@ func TestParseFileHeader(t *testing.T) {
 		want error
 	}{
 		{"good", good, nil},
+		{"version 1", withVersion(1), nil},
+		{"version 0", withVersion(0), pack.ErrVersion},
 		{"good with entries after it", append(bytes.Clone(good), 1, 2, 3), nil},
 		{"empty", nil, pack.ErrCorrupt},
 		{"short", good[:15], pack.ErrCorrupt},

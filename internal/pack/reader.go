@@ -10,32 +10,48 @@ import (
 )
 
 // ReadEntry reads the entry whose header is at off in r, checks that it is
-// intact and holds key, and appends its data to dst. It reads with ReadAt
-// only, so concurrent calls on one r do not serialize. On error it returns
-// dst unchanged and an error that wraps ErrCorrupt when the bytes are not
-// key's valid entry (including an entry cut short by the end of r), or the
-// reader's error otherwise.
+// intact and holds key, and appends its raw data (decoded by its codec) to
+// dst. It reads entries of either version. It reads with ReadAt only, so
+// concurrent calls on one r do not serialize. On error it returns dst
+// unchanged and an error that wraps ErrCorrupt when the bytes are not
+// key's valid entry (including an entry cut short by the end of r),
+// ErrUnsupported when the entry is valid but encoded in a way this package
+// cannot decode, or the reader's error otherwise.
 func ReadEntry(r io.ReaderAt, off int64, key ebs.Digest, dst []byte) ([]byte, error) {
-	var buf [EntryHeaderSize]byte
-	if err := readFull(r, buf[:], off); err != nil {
-		return dst, fmt.Errorf("pack: entry at %d: header: %w", off, err)
-	}
-	h, err := ParseEntryHeader(buf[:])
+	h, err := readEntryHeader(r, off)
 	if err != nil {
 		return dst, fmt.Errorf("pack: entry at %d: %w", off, err)
 	}
 	if h.Key != key {
 		return dst, fmt.Errorf("%w: entry at %d holds %v, want %v", ErrCorrupt, off, h.Key, key)
 	}
+	// Only CodecNone is supported (ParseEntryHeader refuses the others):
+	// the stored bytes are the raw bytes, read straight into dst. A codec
+	// that transforms them reads them into a buffer and decodes into dst.
 	n := len(dst)
 	out := slices.Grow(dst, int(h.Len))[:n+int(h.Len)]
-	if err := readFull(r, out[n:], off+EntryHeaderSize); err != nil {
+	if err := readFull(r, out[n:], off+h.HeaderSize()); err != nil {
 		return dst, fmt.Errorf("pack: entry at %d: data: %w", off, err)
 	}
 	if err := h.Check(out[n:]); err != nil {
 		return dst, fmt.Errorf("pack: entry at %d: %w", off, err)
 	}
 	return out, nil
+}
+
+// readEntryHeader reads and parses the header at off in r, of either
+// version: the bytes common to both, then the rest of a longer one.
+func readEntryHeader(r io.ReaderAt, off int64) (EntryHeader, error) {
+	var buf [entryHeaderSizeV2]byte
+	if err := readFull(r, buf[:minEntryHeaderSize], off); err != nil {
+		return EntryHeader{}, fmt.Errorf("header: %w", err)
+	}
+	if n := headerSizeAt(buf[:]); n > minEntryHeaderSize && string(buf[:4]) == entryMagic {
+		if err := readFull(r, buf[minEntryHeaderSize:n], off+minEntryHeaderSize); err != nil {
+			return EntryHeader{}, fmt.Errorf("header: %w", err)
+		}
+	}
+	return ParseEntryHeader(buf[:])
 }
 
 // readFull fills b from r at off. Running into the end of r means the

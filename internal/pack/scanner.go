@@ -20,7 +20,8 @@ type Entry struct {
 }
 
 // Scanner reads the entries of a pack in order, from a given offset to a
-// given end, verifying each header and data checksum. Next stops at the end
+// given end, verifying each header and data checksum. It reads entries of
+// either version. Next stops at the end
 // or at the first entry that is not valid; Offset then tells where the
 // valid entries end. Skip moves past invalid bytes to the next valid entry,
 // so that damage in the middle of a pack costs only the entries it hit:
@@ -77,13 +78,21 @@ func (s *Scanner) Next() bool {
 		return false
 	}
 	s.badSize = 0
-	var buf [EntryHeaderSize]byte
-	if err := s.read(buf[:]); err != nil {
+	var buf [entryHeaderSizeV2]byte
+	if err := s.read(buf[:minEntryHeaderSize]); err != nil {
 		s.err = fmt.Errorf("pack: entry at %d: header: %w", s.off, err)
 		return false
 	}
+	if n := headerSizeAt(buf[:]); n > minEntryHeaderSize && string(buf[:4]) == entryMagic {
+		if err := s.read(buf[minEntryHeaderSize:n]); err != nil {
+			s.err = fmt.Errorf("pack: entry at %d: header: %w", s.off, err)
+			return false
+		}
+	}
 	h, err := ParseEntryHeader(buf[:])
 	if err != nil {
+		// ErrUnsupported stops the scan like damage does, but Skip refuses
+		// to move past it: it is a newer writer's entry, not damage.
 		s.err = fmt.Errorf("pack: entry at %d: %w", s.off, err)
 		return false
 	}
@@ -196,21 +205,32 @@ func (s *Scanner) search(from int64) (int64, error) {
 	return -1, nil
 }
 
-// validAt reports whether a complete valid entry starts at off.
+// validAt reports whether a complete valid entry starts at off. An entry
+// whose header and data check out but whose encoding is unsupported counts
+// as valid: Next then stops there with ErrUnsupported, rather than Skip
+// taking a newer writer's entry for damage.
 func (s *Scanner) validAt(off int64) (bool, error) {
-	var buf [EntryHeaderSize]byte
-	if off+EntryHeaderSize > s.end {
+	var buf [entryHeaderSizeV2]byte
+	if off+minEntryHeaderSize > s.end {
 		return false, nil
 	}
-	if err := readAt(s.r, buf[:], off); err != nil {
+	if err := readAt(s.r, buf[:minEntryHeaderSize], off); err != nil {
 		return false, err
 	}
+	if n := int64(headerSizeAt(buf[:])); n > minEntryHeaderSize {
+		if off+n > s.end {
+			return false, nil
+		}
+		if err := readAt(s.r, buf[minEntryHeaderSize:n], off+minEntryHeaderSize); err != nil {
+			return false, err
+		}
+	}
 	h, err := ParseEntryHeader(buf[:])
-	if err != nil || h.Size() > s.end-off {
+	if err != nil && !errors.Is(err, ErrUnsupported) || h.Size() > s.end-off {
 		return false, nil
 	}
 	s.data = slices.Grow(s.data[:0], int(h.Len))[:h.Len]
-	if err := readAt(s.r, s.data, off+EntryHeaderSize); err != nil {
+	if err := readAt(s.r, s.data, off+h.HeaderSize()); err != nil {
 		return false, err
 	}
 	return h.Check(s.data) == nil, nil
@@ -232,7 +252,8 @@ func readAt(r io.ReaderAt, b []byte, off int64) error {
 // Entry returns the entry Next found.
 func (s *Scanner) Entry() Entry { return s.entry }
 
-// Data returns the data of the entry Next found. It is valid only until the
+// Data returns the stored data of the entry Next found (the raw data for
+// CodecNone, the only codec there is today). It is valid only until the
 // next call to Next or Skip.
 func (s *Scanner) Data() []byte { return s.data }
 
@@ -242,7 +263,8 @@ func (s *Scanner) Data() []byte { return s.data }
 func (s *Scanner) Offset() int64 { return s.off }
 
 // Err returns nil when the scan reached end exactly, an error wrapping
-// ErrCorrupt when it stopped at bytes that are not a valid entry, or the
-// reader's error. Only ErrCorrupt says that the bytes from Offset on are
-// not a valid entry; any other error says nothing about them.
+// ErrCorrupt when it stopped at bytes that are not a valid entry, one
+// wrapping ErrUnsupported when it stopped at a valid entry it cannot
+// decode, or the reader's error. Only ErrCorrupt says that the bytes from
+// Offset on are not a valid entry; any other error says nothing about them.
 func (s *Scanner) Err() error { return s.err }

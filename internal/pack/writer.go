@@ -19,8 +19,8 @@ type Writer struct {
 	hdr [EntryHeaderSize]byte
 }
 
-// NewWriter writes the header of a new pack to w and returns a Writer that
-// appends entries after it.
+// NewWriter writes the header of a new pack, of version Version, to w and
+// returns a Writer that appends entries after it.
 func NewWriter(w io.Writer) (*Writer, error) {
 	if _, err := w.Write(AppendFileHeader(nil)); err != nil {
 		return nil, fmt.Errorf("pack: write file header: %w", err)
@@ -28,8 +28,10 @@ func NewWriter(w io.Writer) (*Writer, error) {
 	return &Writer{w: w, off: FileHeaderSize}, nil
 }
 
-// ResumeWriter returns a Writer that appends to an existing pack whose
-// valid content ends at off; w must write at off.
+// ResumeWriter returns a Writer that appends to an existing pack of version
+// Version whose valid content ends at off; w must write at off. A pack of
+// another version must not be resumed: a pack holds entries of its own
+// version only.
 func ResumeWriter(w io.Writer, off int64) *Writer {
 	return &Writer{w: w, off: off}
 }
@@ -49,15 +51,24 @@ func (w *Writer) Append(key ebs.Digest, data []byte) (int64, error) {
 }
 
 // AppendEntry is Append with the header computed by the caller, with
-// NewEntryHeader(key, data): an owner that serializes appends can then
-// checksum outside its lock. A header that does not match data makes an
-// entry that readers reject.
+// NewEntryHeader(key, data) (or NewCodedEntryHeader for encoded data), so
+// that an owner that serializes appends can checksum outside its lock, or
+// copy an entry it read, of either version, with its header as it is. The
+// entry is written in version Version whatever h.Version says. A header
+// whose checksum does not match data makes an entry that readers reject;
+// one with an unsupported codec, or lengths that do not match data, is
+// refused.
 func (w *Writer) AppendEntry(h EntryHeader, data []byte) (int64, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	if len(data) != int(h.Len) || h.Len > MaxDataLen {
-		return 0, fmt.Errorf("pack: append %v: %d bytes, header says %d (limit %d)", h.Key, len(data), h.Len, MaxDataLen)
+	h.Version = Version
+	if len(data) != int(h.Len) || h.Len > MaxDataLen || h.RawLen > MaxRawLen {
+		return 0, fmt.Errorf("pack: append %v: %d bytes, header says %d stored and %d raw (limits %d, %d)",
+			h.Key, len(data), h.Len, h.RawLen, MaxDataLen, MaxRawLen)
+	}
+	if !h.Codec.supported() || h.Codec == CodecNone && h.RawLen != h.Len {
+		return 0, fmt.Errorf("pack: append %v: codec %d with %d stored and %d raw bytes: %w", h.Key, h.Codec, h.Len, h.RawLen, ErrUnsupported)
 	}
 	if _, err := w.w.Write(h.Append(w.hdr[:0])); err != nil {
 		w.err = fmt.Errorf("pack: append %v: header: %w", h.Key, err)

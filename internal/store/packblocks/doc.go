@@ -5,7 +5,8 @@
 //
 //	Dir/packs/00000000.pack, 00000001.pack, ...   pack files, rotated at Options.PackSize
 //	Dir/packs/quarantine/                         copies of damaged bytes found in packs
-//	Dir/index/                                    Pebble: key -> location, per-pack watermarks and seals, block count
+//	Dir/index/                                    Pebble: key -> location, per-pack watermarks and seals, block count,
+//	                                              compaction intents (index.go lists every key)
 //
 // Every file and directory operation goes through Options.FS, a Pebble
 // vfs.FS (the operating system's by default), and so does the index: the
@@ -73,14 +74,15 @@
 //
 // Index batches are committed without syncing the Pebble WAL: they only
 // ever point at data already fdatasynced. Each batch also sets, per pack, a
-// watermark below which every entry is indexed. Open first syncs the path
-// to Dir and the pack directory (a pack, or a directory, may have been
-// created by a process that crashed before syncing its entry; a process
-// crash keeps such entries in the page cache, where a later power loss
-// still takes them), then scans each pack from its watermark to its end and
-// indexes every complete valid entry it finds, syncing the pack before
-// committing the batch; the comment of Store.recover explains why this
-// loses nothing acknowledged. Bytes that are not a valid entry are never
+// watermark below which every entry is indexed. Open first finishes or
+// undoes the compactions a crash interrupted (Store.finishCompactions),
+// then syncs the path to Dir and the pack directory (a pack, or a
+// directory, may have been created by a process that crashed before
+// syncing its entry; a process crash keeps such entries in the page cache,
+// where a later power loss still takes them), then scans each pack from
+// its watermark to its end and indexes every complete valid entry it
+// finds, syncing the pack before committing the batch; the comment of
+// Store.recover explains why this loses nothing acknowledged. Bytes that are not a valid entry are never
 // cut away: the scan resynchronises at the next valid entry
 // (pack.Scanner.Skip), so damage costs only the entries it hits; damaged
 // bytes with valid entries after them are copied to packs/quarantine and
@@ -89,8 +91,11 @@
 // its end, in a synced batch, so it is not scanned again. A pack whose own
 // header is torn was never synced and is removed. Open fails, rather than
 // guess, when a pack is shorter than its watermark, missing, or of an
-// unknown format version. With the index deleted, Open rebuilds it from the
-// packs, verifying every checksum.
+// unknown format version, or when it holds an entry of an unknown codec or
+// flags (pack.ErrUnsupported: a newer ebsd wrote it), which it neither
+// seals nor skips. Packs are written in format version 2 and version 1
+// packs are read (and never appended to). With the index deleted, Open
+// rebuilds it from the packs, verifying every checksum.
 //
 // # A full disk
 //
@@ -105,6 +110,27 @@
 // index for writing, runs recovery and starts the syncer, with every call
 // held off meanwhile.
 //
-// Nothing is ever deleted from packs: the BlockStore interface has no
-// delete, and garbage collection would rewrite packs into new ones.
+// # Garbage collection
+//
+// Store implements store.Collectable (docs/gc.md §3.5, §4, §6, §7). Arm
+// starts recording touches: a Put that finds its key stored touches it in
+// the same step as its index check (touchMu, held shared by the check and
+// exclusively by the syncer's sweep and compaction jobs), and the syncer
+// touches every key it indexes. Sweep scans the index and deletes, in
+// batches run by the syncer, each key that the caller's live set does not
+// hold, that no Put touched, and whose location has not changed since the
+// scan; the deletes are not synced (a lost one only leaks). It also
+// measures the bytes left in each pack. Compact rewrites the entries the
+// index names in the sparsest complete packs (and in every pack of format
+// version 1) into a new pack, then repoints the keys and retires the old
+// packs in one synced batch, then removes them; an intent key and
+// per-pack "retired" keys let Open finish or undo a compaction a crash
+// interrupted, and an id high-water mark keeps pack ids from ever being
+// reused. Before a pack with damaged bytes goes, entries behind the damage
+// that the index does not name are salvaged into the new pack, and
+// indexed entries that do not read back are dropped from the index (their
+// bytes copied to packs/quarantine and logged at Error level), so that
+// their next Put stores them again. A Get that finds its pack gone looks
+// the key up again and reads where it moved to; the file cache forgets a
+// removed pack, so that no handle keeps its blocks allocated.
 package packblocks

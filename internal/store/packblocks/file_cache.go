@@ -3,6 +3,8 @@ package packblocks
 import (
 	"container/list"
 	"errors"
+	"fmt"
+	"io/fs"
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -19,6 +21,9 @@ type fileCache struct {
 	mu    sync.Mutex
 	files map[uint32]*cachedFile
 	lru   list.List // of *cachedFile, most recently used at the front
+	// gone holds the packs compaction removed: they are never opened
+	// again, so that no handle keeps a removed pack's blocks allocated.
+	gone map[uint32]struct{}
 }
 
 type cachedFile struct {
@@ -30,12 +35,21 @@ type cachedFile struct {
 }
 
 func newFileCache(max int, open func(uint32) (vfs.File, error)) *fileCache {
-	return &fileCache{open: open, max: max, files: make(map[uint32]*cachedFile)}
+	return &fileCache{open: open, max: max, files: make(map[uint32]*cachedFile), gone: make(map[uint32]struct{})}
 }
 
+// errPackGone is acquire's error for a pack that forget removed.
+var errPackGone = fmt.Errorf("pack compacted away: %w", fs.ErrNotExist)
+
 // acquire returns an open handle of pack id; the caller must release it.
+// A pack forgotten returns an error that wraps fs.ErrNotExist, as if its
+// file were already removed.
 func (c *fileCache) acquire(id uint32) (*cachedFile, error) {
 	c.mu.Lock()
+	if _, ok := c.gone[id]; ok {
+		c.mu.Unlock()
+		return nil, errPackGone
+	}
 	if cf, ok := c.files[id]; ok {
 		cf.refs++
 		c.lru.MoveToFront(cf.elem)
@@ -53,6 +67,10 @@ func (c *fileCache) acquire(id uint32) (*cachedFile, error) {
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if _, ok := c.gone[id]; ok { // forgotten meanwhile
+		f.Close()
+		return nil, errPackGone
+	}
 	if cf, ok := c.files[id]; ok { // another Get opened it meanwhile
 		f.Close()
 		cf.refs++
@@ -88,6 +106,19 @@ func (c *fileCache) evictLocked(cf *cachedFile) {
 	cf.evicted = true
 	if cf.refs == 0 {
 		cf.f.Close()
+	}
+}
+
+// forget drops pack id for good, before compaction removes its file: its
+// cached handle is closed once the reads using it are done (an open handle
+// of a removed file keeps its blocks allocated), and it is never opened
+// again.
+func (c *fileCache) forget(id uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gone[id] = struct{}{}
+	if cf, ok := c.files[id]; ok {
+		c.evictLocked(cf)
 	}
 }
 

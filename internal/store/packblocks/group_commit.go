@@ -12,6 +12,7 @@ import (
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
+	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/vfsdir"
 )
 
@@ -113,14 +114,38 @@ func (s *Store) kickSyncer() {
 	}
 }
 
+// syncJob is an index change that runs in the syncer: see runJob.
+type syncJob struct {
+	fn   func() error
+	done chan error // receives fn's result; capacity 1
+}
+
+// runJob runs fn in the syncer and returns its error. The syncer is the
+// only writer of block locations, watermarks and the block count while
+// the store is open; sweep and compaction change them through jobs, between
+// two group commits, so that every batch the syncer builds sees the index
+// as the last one left it. The caller holds closeMu shared, so the syncer
+// is running.
+func (s *Store) runJob(fn func() error) error {
+	j := syncJob{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.jobs <- j:
+	case <-s.syncerDone:
+		return fmt.Errorf("packblocks: %w", store.ErrClosed)
+	}
+	return <-j.done
+}
+
 // syncLoop is the syncer: it commits groups one at a time, as long as
-// there are calls waiting, until Close.
+// there are calls waiting, and runs jobs, until Close.
 func (s *Store) syncLoop() {
 	defer close(s.syncerDone)
 	for {
 		select {
 		case <-s.kick:
 			s.syncPending()
+		case j := <-s.jobs:
+			j.done <- j.fn()
 		case <-s.quit:
 			for s.syncPending() {
 			}
@@ -236,27 +261,54 @@ func (s *Store) syncFiles(g *syncGroup) error {
 // copy corrupt is synced: otherwise a crash could bring the corrupt copy
 // back while the copy that replaced it, found again by the scan past its
 // watermark, would lose to it ("the first copy indexed wins").
+//
+// While a collection is armed, every key appended is touched here, in the
+// goroutine that runs the sweep's jobs: a key appended after the mark's
+// view was taken is in no live set, and without the touch a sweep whose
+// scan reaches it later would delete it (docs/gc.md §3.5).
 func (s *Store) index(g *syncGroup) error {
 	b := s.db.NewBatch()
 	defer b.Close()
-	var added, dropped uint64
+	blocks := s.blocks
+	var changed, marked bool
 	for _, e := range g.entries {
-		var v []byte
 		switch e.kind {
 		case entryAppended:
-			v = e.loc.encode()
-			added++
+			// Counted unless a valid copy is indexed already, as one that
+			// a compaction salvaged meanwhile would be.
+			prev, err := lookup(s.db, e.key)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("packblocks: index: %w", err)
+			}
+			if err != nil || prev.corrupt {
+				blocks++
+			}
+			if err := b.Set(blockKey(e.key), e.loc.encode(), nil); err != nil {
+				return fmt.Errorf("packblocks: index: %w", err)
+			}
+			s.touch(e.key)
+			changed = true
 		case entryCorrupt:
-			v = e.loc.encodeCorrupt()
-			dropped++
-		default:
-			continue
-		}
-		if err := b.Set(blockKey(e.key), v, nil); err != nil {
-			return fmt.Errorf("packblocks: index: %w", err)
+			// Only the copy Get read, and only once: a sweep may have
+			// deleted it since, or a compaction moved it.
+			cur, err := lookup(s.db, e.key)
+			if errors.Is(err, store.ErrNotFound) || err == nil && (cur.corrupt || !cur.sameEntry(e.loc)) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("packblocks: index: %w", err)
+			}
+			if err := b.Set(blockKey(e.key), e.loc.encodeCorrupt(), nil); err != nil {
+				return fmt.Errorf("packblocks: index: %w", err)
+			}
+			s.log.Error("packblocks: a stored block failed its checksum; it no longer counts as stored, and its next Put stores it again",
+				"key", e.key.String(), "pack", packName(e.loc.pack), "offset", e.loc.off,
+				"action", "check the disk for errors (kernel log, SMART)")
+			blocks--
+			changed, marked = true, true
 		}
 	}
-	if added == 0 && dropped == 0 {
+	if !changed {
 		return nil
 	}
 	for _, gp := range g.packs {
@@ -264,18 +316,23 @@ func (s *Store) index(g *syncGroup) error {
 			return fmt.Errorf("packblocks: index: %w", err)
 		}
 	}
-	blocks := s.blocks + added - dropped
 	if err := b.Set(keyCount, u64(blocks), nil); err != nil {
 		return fmt.Errorf("packblocks: index: %w", err)
 	}
 	opt := pebble.NoSync
-	if dropped > 0 {
+	if marked {
 		opt = pebble.Sync
 	}
 	if err := b.Commit(opt); err != nil {
 		return fmt.Errorf("packblocks: index: %w", err)
 	}
-	s.blocks = blocks
-	s.stats.blocks.Store(int64(blocks))
+	s.setBlocks(blocks)
 	return nil
+}
+
+// setBlocks sets the number of indexed blocks; only the syncer calls it
+// once Open returned.
+func (s *Store) setBlocks(n uint64) {
+	s.blocks = n
+	s.stats.blocks.Store(int64(n))
 }

@@ -1,10 +1,12 @@
 package packblocks
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -13,29 +15,90 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// The index is a Pebble DB with four kinds of keys:
+// The index is a Pebble DB with these keys:
 //
-//	"b" key(32)       -> pack id (u32) | offset (u64) | data length (u32) [| 1]: where a block is;
+//	"b" key(32)       -> pack id (u32) | offset (u64) | raw length (u32) [| 1]: where a block is;
 //	                     the trailing 1 marks a copy that Get found corrupt (not stored any more)
 //	"w" pack id (u32) -> offset (u64): every entry of the pack before offset is indexed
 //	"s" pack id (u32) -> empty: the pack is sealed, never to be appended to again
 //	"n"               -> number of "b" keys not marked corrupt (u64), for Stats
+//	"i"               -> u64: no pack id below it may be used again (compaction, I11)
+//	"c" pack id (u32) -> compaction intent of the output pack: state (1 byte) | source ids (u32...)
+//	"r" pack id (u32) -> empty: the pack was compacted away; its file is to be removed
+//	"q" key(32)       -> pack id (u32) | offset (u64) | raw length (u32) | unix nanos (u64) | reason:
+//	                     a copy that compaction found unreadable and dropped from the index
 //
 // All integers are big-endian. They are only ever changed in batches that
 // keep them consistent, so the index is consistent after any crash.
 const (
-	prefixBlock     = 'b'
-	prefixWatermark = 'w'
-	prefixSealed    = 's'
+	prefixBlock      = 'b'
+	prefixWatermark  = 'w'
+	prefixSealed     = 's'
+	prefixIntent     = 'c'
+	prefixRetired    = 'r'
+	prefixQuarantine = 'q'
 )
 
-var keyCount = []byte("n")
+var (
+	keyCount  = []byte("n")
+	keyNextID = []byte("i")
+)
+
+// The states of a compaction intent ("c" key).
+const (
+	intentCopying byte = 1 // the output pack may exist, partly written; nothing points into it
+	intentDone    byte = 2 // the index points into the output pack, the sources are retired
+)
+
+// packKey returns the key of pack id under prefix.
+func packKey(prefix byte, id uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte{prefix}, id)
+}
+
+func intentKey(out uint32) []byte   { return packKey(prefixIntent, out) }
+func retiredKey(pack uint32) []byte { return packKey(prefixRetired, pack) }
+
+func quarantineKey(k ebs.Digest) []byte {
+	return append([]byte{prefixQuarantine}, k[:]...)
+}
+
+// encodeIntent encodes a compaction intent: its state and its sources.
+func encodeIntent(state byte, sources []uint32) []byte {
+	b := []byte{state}
+	for _, id := range sources {
+		b = binary.BigEndian.AppendUint32(b, id)
+	}
+	return b
+}
+
+// encodeQuarantine records why the copy at l was dropped, and when.
+func encodeQuarantine(l location, at time.Time, reason string) []byte {
+	b := l.encode()
+	b = binary.BigEndian.AppendUint64(b, uint64(at.UnixNano()))
+	return append(b, reason...)
+}
+
+// keysWithPrefix returns the keys and values under prefix, copied.
+func keysWithPrefix(db *pebble.DB, prefix byte) (keys, values [][]byte, err error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefix}, UpperBound: []byte{prefix + 1}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("packblocks: index scan: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		keys = append(keys, bytes.Clone(it.Key()))
+		values = append(values, bytes.Clone(it.Value()))
+	}
+	if err := it.Close(); err != nil {
+		return nil, nil, fmt.Errorf("packblocks: index scan: %w", err)
+	}
+	return keys, values, nil
+}
 
 // location is where a block's entry is.
 type location struct {
 	pack uint32
-	off  int64 // offset of the entry header
-	len  uint32
+	off  int64  // offset of the entry header
+	len  uint32 // raw length: the bytes Get returns
 	// corrupt says that Get found the entry corrupt: the key no longer
 	// counts as stored, and the next Put of it appends a new copy.
 	corrupt bool
@@ -75,13 +138,9 @@ func decodeLocation(b []byte) (location, error) {
 // sameEntry reports whether l and o locate the same entry.
 func (l location) sameEntry(o location) bool { return l.pack == o.pack && l.off == o.off }
 
-func watermarkKey(pack uint32) []byte {
-	return binary.BigEndian.AppendUint32([]byte{prefixWatermark}, pack)
-}
+func watermarkKey(pack uint32) []byte { return packKey(prefixWatermark, pack) }
 
-func sealedKey(pack uint32) []byte {
-	return binary.BigEndian.AppendUint32([]byte{prefixSealed}, pack)
-}
+func sealedKey(pack uint32) []byte { return packKey(prefixSealed, pack) }
 
 // isSealed reports whether pack is sealed: never to be appended to again.
 func isSealed(db *pebble.DB, pack uint32) (bool, error) {

@@ -25,8 +25,9 @@ import (
 	"github.com/ebsd/ebsd/internal/store/packblocks"
 )
 
-// Knobs of TestPowerLoss. The defaults keep it to a few seconds in CI;
-// EBSD_CRASH_POINTS=10000 is the long campaign.
+// Knobs of TestPowerLoss. The defaults keep it to a few seconds in CI (a
+// third of the crashes under the race detector); EBSD_CRASH_POINTS=10000
+// is the long campaign.
 const (
 	crashPointsEnv     = "EBSD_CRASH_POINTS" // number of crashes to simulate
 	crashSeedEnv       = "EBSD_CRASH_SEED"   // repeats a campaign's choices (not its scheduling)
@@ -49,8 +50,24 @@ const (
 // counts as acknowledged only if it returned nil before the crash; the
 // next lifetime must open without error and read back every acknowledged
 // block exactly, and any other block it has must be exact too.
+//
+// Garbage collection runs in half of the lifetimes, beside the writers
+// (docs/gc.md T7): each lifetime first drops some blocks from the model's
+// references (snapshots deleted), then a collector arms the store, sweeps
+// with the blocks the model references (and those being Put, which a real
+// collector's fence covers) as the live set, and compacts every complete
+// pack (MinLive 1), once or twice; in half of those lifetimes the crash
+// is aimed a few operations into the compaction. After every Open, every
+// acknowledged block still referenced must read back exactly, no index
+// entry may name a missing pack, and no compaction intent or retired
+// marker may be left. The last process of a lineage collects twice with
+// no writer: after that the index holds exactly the referenced blocks and
+// the packs no dead byte outside the active pack.
 func TestPowerLoss(t *testing.T) {
 	points := defaultCrashPoints
+	if raceEnabled {
+		points /= 3
+	}
 	if v := os.Getenv(crashPointsEnv); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
@@ -75,6 +92,7 @@ func TestPowerLoss(t *testing.T) {
 			rng:    rand.New(rand.NewPCG(seed, uint64(id))),
 			base:   vfs.NewCrashableMem(),
 			acked:  make(map[uint64]bool),
+			refd:   make(map[uint64]bool),
 			tried:  make(map[uint64]bool),
 			budget: 400,
 			st:     &st,
@@ -85,18 +103,23 @@ func TestPowerLoss(t *testing.T) {
 			return
 		}
 	}
-	t.Logf("%d crash points in %v (seed %d): %d power losses (%v by unsynced %%), %d process crashes, %d during Open; "+
-		"%d lineages, %d blocks acknowledged and read back after every later crash; recovery logged %d torn tails "+
-		"and quarantined %d damaged ranges",
+	t.Logf("%d crash points in %v (seed %d): %d power losses (%v by unsynced %%), %d process crashes, %d during Open, "+
+		"%d during a compaction; %d lineages, %d blocks acknowledged, %d still referenced at the end and read back after "+
+		"every later crash; %d collections (%d aimed at), %d keys swept, %d packs compacted away; "+
+		"%d Warn and %d Error records logged (torn tails, damage quarantined)",
 		st.points, time.Since(start).Round(time.Millisecond), seed, st.power, st.byPct, st.kills, st.inOpen,
-		st.lineages, st.acked, st.logs.warn.Load(), st.logs.error.Load())
+		st.inCompaction, st.lineages, st.acked, st.refd, st.collections, st.aimed, st.swept, st.packsRemoved,
+		st.logs.warn.Load(), st.logs.error.Load())
 }
 
 // crashStats count what a campaign did.
 type crashStats struct {
-	points, power, kills, inOpen, lineages, acked int
-	byPct                                         map[int]int
-	logs                                          levelCounter
+	points, power, kills, inOpen, lineages, acked, refd int
+	byPct                                               map[int]int
+	logs                                                levelCounter
+
+	collections, aimed, inCompaction, packsRemoved int
+	swept                                          int64
 }
 
 // levelCounter is a slog.Handler that counts Warn and Error records.
@@ -123,6 +146,7 @@ type lineage struct {
 	rng    *rand.Rand
 	base   *vfs.MemFS      // the files as the next process finds them
 	acked  map[uint64]bool // seeds of acknowledged blocks
+	refd   map[uint64]bool // seeds of acknowledged blocks still referenced: they must read back
 	tried  map[uint64]bool // seeds of every block Put
 	retry  []uint64        // seeds Put but not acknowledged in the last lifetime
 	seq    uint64          // blocks drawn so far
@@ -148,16 +172,94 @@ func (l *lineage) run(lives int) {
 			return
 		}
 	}
-	// A last process, which does not crash, checks everything.
-	s, _ := l.open(newProcessFS(l.base, indexDir, 1<<62, func() {}), "final")
+	// A last process, which does not crash, checks everything, collects
+	// twice (the first may salvage dead entries after damage, which the
+	// second then sweeps), and checks that nothing dead is left.
+	pfs := newProcessFS(l.base, indexDir, 1<<62, func() {})
+	s, _ := l.open(pfs, "final")
 	if s == nil {
 		return
 	}
 	l.verify(s, "final")
+	for range 2 {
+		l.collect(s, pfs, func() keySet { return l.liveSet(nil) }, 0, nil)
+	}
+	if got := s.Stats().Blocks; got != int64(len(l.refd)) {
+		l.t.Errorf("lineage %d: %d blocks indexed after two collections, want the %d referenced", l.id, got, len(l.refd))
+	}
+	if dead, err := packblocks.DeadBytes(s); err != nil || dead != 0 {
+		l.t.Errorf("lineage %d: %d dead bytes (%v) in the packs after two collections, want 0", l.id, dead, err)
+	}
+	l.verify(s, "final, collected")
 	if err := s.Close(); err != nil {
 		l.t.Errorf("lineage %d: final Close: %v", l.id, err)
 	}
+	if s, _ = l.open(newProcessFS(l.base, indexDir, 1<<62, func() {}), "final, reopened"); s != nil {
+		l.verify(s, "final, reopened")
+		s.Close()
+	}
 	l.st.acked += len(l.acked)
+	l.st.refd += len(l.refd)
+}
+
+// liveSet returns the keys of the referenced seeds and of those being Put
+// (inflight): what a collector's mark and fence keep.
+func (l *lineage) liveSet(inflight map[uint64]int) keySet {
+	live := make(keySet, len(l.refd)+len(inflight))
+	for seed := range l.refd {
+		key, _ := smallBlock(seed)
+		live[key] = true
+	}
+	for seed, n := range inflight {
+		if n > 0 {
+			key, _ := smallBlock(seed)
+			live[key] = true
+		}
+	}
+	return live
+}
+
+// keySet is a store.LiveSet.
+type keySet map[ebs.Digest]bool
+
+func (k keySet) Has(key ebs.Digest) bool { return k[key] }
+
+// collect runs one collection on s: Arm, then live() (taken after Arm, as
+// a real collector marks after it fenced), Sweep, Compact of every
+// complete pack. With aim > 0 the crash is moved to aim operations into
+// the compaction, unless it comes sooner anyway. compacting, if not nil,
+// is set while Compact runs. It reports whether the collection ran to its
+// end.
+func (l *lineage) collect(s *packblocks.Store, pfs *processFS, live func() keySet, aim int64, compacting *atomic.Bool) bool {
+	disarm := s.Arm()
+	defer disarm()
+	rep, err := s.Sweep(context.Background(), live())
+	if err != nil {
+		if !pfs.crashed() {
+			l.t.Errorf("lineage %d: Sweep: %v", l.id, err)
+		}
+		return false
+	}
+	if aim > 0 {
+		if at := pfs.ops.Load() + aim; at < pfs.crashAt.Load() {
+			pfs.crashAt.Store(at)
+		}
+	}
+	if compacting != nil {
+		compacting.Store(true)
+		defer compacting.Store(false)
+	}
+	crep, err := s.Compact(context.Background(), store.CompactOptions{MinLive: 1})
+	if err != nil {
+		if !pfs.crashed() {
+			l.t.Errorf("lineage %d: Compact: %v", l.id, err)
+		}
+		return false
+	}
+	l.st.collections++
+	l.st.swept += rep.Swept
+	l.st.packsRemoved += crep.PacksRemoved
+	return true
 }
 
 // live runs one process lifetime that ends in a crash.
@@ -193,17 +295,41 @@ func (l *lineage) live(life int) {
 		label = fmt.Sprintf("life %d, %s %d operations after creating file %d", life, what, plus, afterCreate)
 	}
 	work := l.drawWork()
+	// Snapshots deleted: a third of the references go.
+	for _, seed := range slices.Sorted(maps.Keys(l.refd)) {
+		if l.rng.IntN(3) == 0 {
+			delete(l.refd, seed)
+		}
+	}
+	// Half of the lifetimes collect beside the writers, once or twice; in
+	// half of those the crash is aimed into the first compaction.
+	collections, aim := 0, int64(0)
+	if l.rng.IntN(2) == 0 {
+		collections = 1 + l.rng.IntN(2)
+		if l.rng.IntN(2) == 0 {
+			aim = 1 + l.rng.Int64N(80)
+			label += fmt.Sprintf(", or %d operations into a compaction", aim)
+		}
+	}
+	if collections > 0 {
+		label += fmt.Sprintf(", %d collections", collections)
+	}
 
-	// acks are the seeds acknowledged before the crash; the crash freezes
-	// them and picks the files the next process finds, in one step.
+	// The seeds acknowledged before the crash, and so referenced, and the
+	// seeds being Put: the crash freezes them and picks the files the next
+	// process finds, in one step.
 	var mu sync.Mutex
-	var acks []uint64
+	inflight := make(map[uint64]int)
 	crashed := false
+	var compacting atomic.Bool
 	next := l.base
 	pfs := newProcessFS(l.base, indexDir, crashAt, func() {
 		mu.Lock()
 		defer mu.Unlock()
 		crashed = true
+		if compacting.Load() {
+			l.st.inCompaction++
+		}
 		if power {
 			next = l.base.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: pct, RNG: cloneRNG})
 		}
@@ -211,11 +337,39 @@ func (l *lineage) live(life int) {
 	if afterCreate > 0 {
 		pfs.crashAfterCreate(afterCreate, plus)
 	}
-	ack := func(seed uint64) {
+	begin := func(seed uint64) {
 		mu.Lock()
 		defer mu.Unlock()
-		if !crashed {
-			acks = append(acks, seed)
+		inflight[seed]++
+	}
+	ack := func(seed uint64, ok bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		inflight[seed]--
+		if ok && !crashed {
+			l.acked[seed] = true
+			l.refd[seed] = true
+		}
+	}
+	collector := func(s *packblocks.Store) {
+		for i := range collections {
+			if pfs.crashed() {
+				return
+			}
+			live := func() keySet {
+				mu.Lock()
+				defer mu.Unlock()
+				return l.liveSet(inflight)
+			}
+			a := aim
+			if i > 0 {
+				a = 0
+			} else if a > 0 {
+				l.st.aimed++
+			}
+			if !l.collect(s, pfs, live, a, &compacting) {
+				return
+			}
 		}
 	}
 
@@ -224,7 +378,7 @@ func (l *lineage) live(life int) {
 		if !inOpen {
 			l.opened = pfs.ops.Load()
 			l.verify(s, label)
-			l.write(s, pfs, work, ack)
+			l.write(s, pfs, work, begin, ack, collector)
 		}
 		if !pfs.crashed() {
 			// A whole lifetime ran: aim later crashes across one.
@@ -250,9 +404,6 @@ func (l *lineage) live(life int) {
 	}
 	l.lives = append(l.lives, label)
 	l.base = next
-	for _, seed := range acks {
-		l.acked[seed] = true
-	}
 	l.retry = l.retry[:0]
 	for _, w := range work {
 		for _, seed := range w {
@@ -320,9 +471,11 @@ func (l *lineage) newSeed() uint64 {
 	return uint64(l.id)<<32 | l.seq
 }
 
-// write runs the writers until they are done or the process crashed.
-func (l *lineage) write(s *packblocks.Store, pfs *processFS, work [][]uint64, ack func(uint64)) {
+// write runs the writers, and the collector beside them, until they are
+// done or the process crashed. begin and ack bracket each Put.
+func (l *lineage) write(s *packblocks.Store, pfs *processFS, work [][]uint64, begin func(uint64), ack func(uint64, bool), collector func(*packblocks.Store)) {
 	var wg sync.WaitGroup
+	wg.Go(func() { collector(s) })
 	for _, seeds := range work {
 		wg.Go(func() {
 			for _, seed := range seeds {
@@ -330,21 +483,25 @@ func (l *lineage) write(s *packblocks.Store, pfs *processFS, work [][]uint64, ac
 					return
 				}
 				key, data := smallBlock(seed)
-				if err := s.Put(context.Background(), key, data); err != nil {
+				begin(seed)
+				err := s.Put(context.Background(), key, data)
+				ack(seed, err == nil)
+				if err != nil {
 					if !pfs.crashed() {
 						l.t.Errorf("lineage %d: Put: %v", l.id, err)
 					}
 					return
 				}
-				ack(seed)
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// verify checks that every acknowledged block reads back exactly, and that
-// any other block Put reads back exactly or not at all.
+// verify checks that every acknowledged block still referenced reads back
+// exactly, that any other block Put reads back exactly or not at all, and
+// that the index names no missing pack and holds no leftover of a
+// compaction.
 func (l *lineage) verify(s *packblocks.Store, label string) {
 	defer func() {
 		if l.t.Failed() {
@@ -357,9 +514,12 @@ func (l *lineage) verify(s *packblocks.Store, label string) {
 		switch {
 		case err == nil && !bytes.Equal(got, want):
 			l.t.Errorf("lineage %d, %s: block %d reads back as %d other bytes", l.id, label, seed, len(got))
-		case err != nil && (l.acked[seed] || !errors.Is(err, store.ErrNotFound)):
-			l.t.Errorf("lineage %d, %s: block %d (acknowledged: %v): %v", l.id, label, seed, l.acked[seed], err)
+		case err != nil && (l.refd[seed] || !errors.Is(err, store.ErrNotFound)):
+			l.t.Errorf("lineage %d, %s: block %d (acknowledged: %v, referenced: %v): %v", l.id, label, seed, l.acked[seed], l.refd[seed], err)
 		}
+	}
+	if err := packblocks.CheckIndex(s); err != nil {
+		l.t.Errorf("lineage %d, %s: index: %v", l.id, label, err)
 	}
 }
 

@@ -18,9 +18,10 @@ import (
 
 // recoveredPack is what recovery learned about a pack.
 type recoveredPack struct {
-	size   int64 // bytes in the file
-	end    int64 // end of its valid entries: where an append would go
-	sealed bool  // never to be appended to again
+	size    int64  // bytes in the file
+	end     int64  // end of its valid entries: where an append would go
+	sealed  bool   // never to be appended to again
+	version uint32 // format version; 0 if its header is damaged
 }
 
 // recover brings the index up to date with the packs, before the syncer
@@ -57,6 +58,10 @@ type recoveredPack struct {
 //     mark is synced before a replacing copy can be acknowledged, so the
 //     replacement found by the scan takes its place.
 func (s *Store) recover(ctx context.Context) error {
+	minID, err := s.finishCompactions()
+	if err != nil {
+		return err
+	}
 	marks, err := watermarks(s.db)
 	if err != nil {
 		return err
@@ -107,14 +112,16 @@ func (s *Store) recover(ctx context.Context) error {
 		s.stats.bytes.Add(r.size)
 	}
 	s.stats.blocks.Store(int64(s.blocks))
+	s.nextID = max(s.nextID, minID) // I11: not even the id of a pack compacted away
 	if removed {
 		if err := vfsdir.Sync(s.fs, s.packDir); err != nil {
 			return err
 		}
 	}
 	// Keep appending to the newest pack while it has room, rather than
-	// leaving a small pack behind after every restart.
-	if lastID >= 0 && !last.sealed && last.end < s.opts.PackSize {
+	// leaving a small pack behind after every restart; but never to a pack
+	// of an older format version: a pack holds entries of its own version.
+	if lastID >= 0 && !last.sealed && last.end < s.opts.PackSize && last.version == pack.Version {
 		return s.resume(uint32(lastID), last.end)
 	}
 	return nil
@@ -165,7 +172,8 @@ func (s *Store) recoverFile(f vfs.File, id uint32, mark int64) (recoveredPack, e
 		return r, err
 	}
 	var damaged []span // invalid bytes with valid entries after them
-	hdrErr := pack.ParseFileHeader(hdr[:n])
+	var hdrErr error
+	r.version, hdrErr = pack.FileVersion(hdr[:n])
 	switch {
 	case hdrErr == nil:
 	case !errors.Is(hdrErr, pack.ErrCorrupt):
@@ -272,7 +280,7 @@ func (s *Store) scan(b *pebble.Batch, f vfs.File, id uint32, start, end int64) (
 			} else if ok {
 				continue
 			}
-			loc := location{pack: id, off: e.Offset, len: e.Header.Len}
+			loc := location{pack: id, off: e.Offset, len: e.Header.RawLen}
 			if err := b.Set(blockKey(e.Header.Key), loc.encode(), nil); err != nil {
 				return r, err
 			}
@@ -291,7 +299,12 @@ func (s *Store) scan(b *pebble.Batch, f vfs.File, id uint32, start, end int64) (
 		r.damaged = addSpan(r.damaged, from, sc.Offset())
 	}
 	if err := sc.Err(); err != nil && !errors.Is(err, pack.ErrCorrupt) {
-		// A read error says nothing about the bytes: keep them.
+		// A read error says nothing about the bytes: keep them. Nor does
+		// an entry of an encoding this version cannot read (a newer ebsd
+		// wrote it): refuse to open rather than seal or skip it.
+		if errors.Is(err, pack.ErrUnsupported) {
+			err = fmt.Errorf("written by a newer version of ebsd; run that version: %w", err)
+		}
 		return r, err
 	}
 	if n := len(r.damaged); n > 0 && r.damaged[n-1].to == end && r.tail.len() == 0 {

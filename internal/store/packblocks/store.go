@@ -77,6 +77,26 @@ type Store struct {
 	// injector in tests.
 	syncFile func(vfs.File) error
 
+	// jobs are index changes that must run in the syncer, the index's
+	// only writer while the store is open: sweep and compaction batches.
+	jobs chan syncJob
+
+	// touchMu makes a Put's index check and its touch one step with
+	// respect to the index changes of Sweep and Compact (docs/gc.md §3.5):
+	// lead holds it shared across both, the syncer's jobs exclusively.
+	touchMu sync.RWMutex
+	touched atomic.Pointer[touchSet] // nil while no collection is armed
+	armMu   sync.Mutex
+	arms    int
+
+	// gcMu serializes Sweep and Compact, and guards lastSweep: what the
+	// last Sweep measured, which Compact plans from.
+	gcMu       sync.Mutex
+	lastSweep  *sweepResult
+	sweepBatch int // candidates per sweep job
+
+	hooks hooks
+
 	stats struct{ packs, bytes, blocks atomic.Int64 }
 }
 
@@ -138,6 +158,8 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 		quit:       make(chan struct{}),
 		syncerDone: make(chan struct{}),
 		syncFile:   syncFile,
+		jobs:       make(chan syncJob),
+		sweepBatch: defaultSweepBatch,
 	}
 	s.files = newFileCache(opts.MaxOpenFiles, func(id uint32) (vfs.File, error) {
 		return fsys.Open(s.packPath(id))
@@ -263,7 +285,7 @@ func (s *Store) settle(key ebs.Digest, call *putCall, err error) {
 // pending group (a dedup hit takes as long as a write: see doc.go,
 // Timing). The syncer settles call once the group holding it is synced.
 func (s *Store) lead(ctx context.Context, key ebs.Digest, data []byte, call *putCall) error {
-	found, err := has(s.db, key)
+	found, err := s.hasAndTouch(key)
 	if err == nil {
 		// Dedup hits and appends are timed from here alike.
 		if since := time.Now(); found {
@@ -284,6 +306,25 @@ func (s *Store) lead(ctx context.Context, key ebs.Digest, data []byte, call *put
 	}
 }
 
+// hasAndTouch reports whether key is stored and, if it is, touches it, in
+// one step with respect to the syncer's sweep and compaction jobs: either
+// the touch comes first and a sweep keeps key, or the sweep's delete comes
+// first and key is found missing, so the Put appends it afresh (and the
+// syncer touches it when it indexes it). A key not found needs no touch
+// here: there is nothing indexed for a sweep to delete.
+func (s *Store) hasAndTouch(key ebs.Digest) (bool, error) {
+	s.touchMu.RLock()
+	defer s.touchMu.RUnlock()
+	found, err := has(s.db, key)
+	if h := s.hooks.leadAfterHas; h != nil && err == nil {
+		h(key, found)
+	}
+	if found {
+		s.touch(key)
+	}
+	return found, err
+}
+
 // joinFound adds a dedup hit on key, found at since, to the pending group.
 func (s *Store) joinFound(key ebs.Digest, call *putCall, since time.Time) {
 	s.mu.Lock()
@@ -292,7 +333,17 @@ func (s *Store) joinFound(key ebs.Digest, call *putCall, since time.Time) {
 	s.kickSyncer()
 }
 
-// Get implements store.BlockStore.
+// getAttempts bounds how often Get follows a block that moved: a
+// compaction that moves it again meanwhile is as rare as two compactions
+// during one read.
+const getAttempts = 3
+
+// Get implements store.BlockStore. A block that compaction moves while Get
+// reads it is read from where it went (docs/gc.md §7.1): a pack is
+// unlinked only after the index stopped naming it, so when Get cannot open
+// or read the pack it looked up, it looks again, and goes on at the new
+// location if there is one. Pack ids are never reused (I11), so an old
+// location never names other bytes.
 func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return dst, err
@@ -305,19 +356,60 @@ func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, er
 	if s.dead != nil {
 		return dst, s.dead
 	}
+	for range getAttempts {
+		out, loc, err := s.read(key, dst)
+		if err == nil {
+			return out, nil
+		}
+		var corrupt *readCorrupt
+		if !errors.As(err, &corrupt) {
+			return dst, err
+		}
+		if moved, merr := s.moved(key, loc); merr != nil {
+			return dst, merr
+		} else if moved {
+			continue
+		}
+		if corrupt.mark {
+			s.dropCorrupt(ctx, key, loc)
+		}
+		return dst, corrupt.err
+	}
+	return dst, fmt.Errorf("packblocks: get %v: the block moved %d times while being read", key, getAttempts)
+}
+
+// readCorrupt is read's verdict that the copy it looked up is missing or
+// damaged, unless it moved meanwhile: err is what Get returns if it did
+// not, and mark says whether the copy is to be marked corrupt.
+type readCorrupt struct {
+	err  error
+	mark bool
+}
+
+func (e *readCorrupt) Error() string { return e.err.Error() }
+
+// read reads key's copy where the index says it is, and returns that
+// location.
+func (s *Store) read(key ebs.Digest, dst []byte) ([]byte, location, error) {
 	loc, err := lookup(s.db, key)
 	if err != nil {
-		return dst, err
+		return dst, loc, err
 	}
 	if loc.corrupt {
-		return dst, fmt.Errorf("packblocks: get %v: %w: its copy was found corrupt; the next Put of the block stores it again", key, store.ErrCorrupt)
+		return dst, loc, fmt.Errorf("packblocks: get %v: %w: its copy was found corrupt; the next Put of the block stores it again", key, store.ErrCorrupt)
+	}
+	if h := s.hooks.getAfterLookup; h != nil {
+		h(key)
 	}
 	cf, err := s.files.acquire(loc.pack)
 	if errors.Is(err, fs.ErrNotExist) {
-		return dst, fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err)
+		return dst, loc, &readCorrupt{err: fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err)}
 	}
 	if err != nil {
-		return dst, fmt.Errorf("packblocks: get %v: %w", key, err)
+		return dst, loc, fmt.Errorf("packblocks: get %v: %w", key, err)
+	}
+	if h := s.hooks.getAfterOpen; h != nil {
+		h(key)
 	}
 	out, err := pack.ReadEntry(cf.f, loc.off, key, dst)
 	s.files.release(cf)
@@ -325,13 +417,25 @@ func (s *Store) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, er
 		err = fmt.Errorf("%w: %d bytes, index says %d", pack.ErrCorrupt, len(out)-len(dst), loc.len)
 	}
 	if errors.Is(err, pack.ErrCorrupt) {
-		s.dropCorrupt(ctx, key, loc)
-		return dst, fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err)
+		return dst, loc, &readCorrupt{err: fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err), mark: true}
 	}
 	if err != nil {
-		return dst, fmt.Errorf("packblocks: get %v: %w", key, err)
+		return dst, loc, fmt.Errorf("packblocks: get %v: %w", key, err)
 	}
-	return out, nil
+	return out, loc, nil
+}
+
+// moved reports whether the index no longer names loc for key: compaction
+// moved it, or a sweep deleted it.
+func (s *Store) moved(key ebs.Digest, loc location) (bool, error) {
+	cur, err := lookup(s.db, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !cur.sameEntry(loc), nil
 }
 
 // Has implements store.BlockStore.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package packblocks_test
+
+const raceEnabled = false
