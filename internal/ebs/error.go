@@ -87,6 +87,16 @@ const (
 	ReasonResourceLevelThrottle  Reason = "RESOURCE_LEVEL_THROTTLE"
 )
 
+// Reasons that only the EC2 Query API shows, each as its own error code
+// there (docs/ec2-api.md §4.2); the EBS direct operations never return them.
+const (
+	ReasonMalformedSnapshotID         Reason = "MALFORMED_SNAPSHOT_ID"         // InvalidSnapshotID.Malformed
+	ReasonInvalidParameterCombination Reason = "INVALID_PARAMETER_COMBINATION" // InvalidParameterCombination
+	ReasonMissingParameter            Reason = "MISSING_PARAMETER"             // MissingParameter
+	ReasonTagLimitExceeded            Reason = "TAG_LIMIT_EXCEEDED"            // TagLimitExceeded
+	ReasonInvalidResourceID           Reason = "INVALID_RESOURCE_ID"           // InvalidID
+)
+
 // Error is the error type of ebsd. Message is written for the client and is
 // sent on the wire; Err is the cause, logged but never sent.
 type Error struct {

@@ -29,6 +29,25 @@ func (k *Keyring) NewDataKey(arn string) (plain, wrapped []byte, err error) {
 	return plain, aead.Seal(nil, nil, plain, []byte(arn)), nil
 }
 
+// Wrap seals an existing data key under the master key named arn, like KMS
+// ReEncrypt after a Decrypt: CopySnapshot re-wraps a source's data key
+// under the copy's key, so that the copy reads the blocks it shares with
+// its source and stays readable when the source's key is gone.
+func (k *Keyring) Wrap(arn string, plain []byte) ([]byte, error) {
+	if len(plain) != DataKeyLen {
+		return nil, fmt.Errorf("keyring: wrap under %s: a data key is %d bytes, not %d", arn, DataKeyLen, len(plain))
+	}
+	mk, err := k.key(arn)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := mk.aead()
+	if err != nil {
+		return nil, err
+	}
+	return aead.Seal(nil, nil, plain, []byte(arn)), nil
+}
+
 // Unwrap returns the data key that NewDataKey wrapped under arn, like KMS
 // Decrypt. It returns ErrUnknownKey when there is no such master key and
 // ErrBadWrap when wrapped was altered or wrapped under another key or ARN.

@@ -57,6 +57,11 @@ func (s *Service) CompleteSnapshot(ctx context.Context, in CompleteInput) (*Comp
 	if err != nil {
 		return nil, err
 	}
+	if snap.CopySourceID != "" {
+		// A copy was never started through EBS direct: AWS answers 404
+		// (docs/ec2-api.md §5.3).
+		return nil, ebs.SnapshotNotFound(opComplete, in.SnapshotID)
+	}
 	if snap.State == store.StatePending {
 		expired, err := s.expireIfIdle(ctx, snap)
 		if err != nil {
@@ -129,12 +134,19 @@ func (s *Service) finishCompletion(ctx context.Context, id string) error {
 	case snap.ExpectedChecksum != "" && snap.ExpectedChecksum != base64.StdEncoding.EncodeToString(agg.Sum(nil)):
 		state, message = store.StateError, checksumMismatchMessage
 	}
+	var full int64
+	if state == store.StateCompleted {
+		if full, err = s.fullBlocks(ctx, snap); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	_, err = s.meta.UpdateSnapshot(ctx, id, func(rec *store.Snapshot) error {
 		if rec.State != store.StateCompleting {
 			return errUnchanged
 		}
 		rec.State, rec.StateMessage, rec.CompleteTime = state, message, now
+		rec.FullBlocks = full
 		return nil
 	})
 	if errors.Is(err, errUnchanged) {

@@ -10,10 +10,11 @@ import (
 
 // visible returns snapshot id if it exists and belongs to account. A
 // snapshot of another account is reported exactly like a missing one, so
-// callers learn nothing about other accounts.
+// callers learn nothing about other accounts, and so is a deleted one,
+// whose tombstone only its descendants read through (docs/gc.md §3.2).
 func (s *Service) visible(ctx context.Context, op, account, id string) (store.Snapshot, error) {
 	snap, err := s.meta.GetSnapshot(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && snap.OwnerID != account) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (snap.OwnerID != account || snap.State == store.StateDeleted)) {
 		return store.Snapshot{}, ebs.SnapshotNotFound(op, id)
 	}
 	if err != nil {

@@ -65,14 +65,13 @@ func (s *Service) PutSnapshotBlock(ctx context.Context, in PutBlockInput) (*PutB
 			"The provided 'x-amz-content-sha256' header does not match what was computed.")
 	}
 
-	ref, err := s.storeBlock(ctx, snap, digest, data)
-	if err != nil {
-		return nil, err
-	}
-	err = s.meta.PutBlock(ctx, snap.ID, int32(index), ref, s.now())
+	err = s.writeBlock(ctx, snap, int32(index), digest, data)
 	if errors.Is(err, store.ErrNotWritable) {
 		// CompleteSnapshot or the timeout won the race with this write.
 		return nil, s.notWritable(ctx, opPut, snap.ID)
+	}
+	if e := (*ebs.Error)(nil); errors.As(err, &e) {
+		return nil, err // storeBlock's, already for the client
 	}
 	if err != nil {
 		return nil, internal(opPut, err)
@@ -104,6 +103,18 @@ func readBlock(body io.Reader, buf []byte) ([]byte, error) {
 type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+// writeBlock stores a block and maps it at index of snap, inside the write
+// gate that the garbage collector drains (write_gate.go).
+func (s *Service) writeBlock(ctx context.Context, snap store.Snapshot, index int32, digest ebs.Digest, data []byte) error {
+	leave := s.gate.enter()
+	defer leave()
+	ref, err := s.storeBlock(ctx, snap, digest, data)
+	if err != nil {
+		return err
+	}
+	return s.meta.PutBlock(ctx, snap.ID, index, ref, s.now())
+}
 
 // storeBlock makes the block's content durable in the block store and
 // returns its mapping. Zero blocks cost no data; encrypted blocks are
@@ -154,6 +165,12 @@ func (s *Service) notWritable(ctx context.Context, op, id string) error {
 		return internal(op, err)
 	}
 	switch snap.State {
+	case store.StateDeleted:
+		// Deleted while the request was on its way: it no longer exists.
+		return ebs.SnapshotNotFound(op, id)
+	case store.StateCopying:
+		return ebs.E(op, ebs.KindInvalid, ebs.ReasonInvalidSnapshotID,
+			"Snapshot %s is a copy in progress (CopySnapshot) and accepts no blocks; start a snapshot with it as the parent once it is completed.", id)
 	case store.StateError:
 		return ebs.E(op, ebs.KindInvalid, ebs.ReasonInvalidSnapshotID,
 			"Snapshot %s is in the error state (%s) and accepts no more blocks; start a new snapshot.", id, snap.StateMessage)

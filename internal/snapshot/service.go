@@ -36,6 +36,8 @@ type KeyProvider interface {
 	NewDataKey(arn string) (plain, wrapped []byte, err error)
 	// Unwrap returns the data key sealed in wrapped.
 	Unwrap(arn string, wrapped []byte) ([]byte, error)
+	// Wrap seals an existing data key under the master key arn.
+	Wrap(arn string, plain []byte) ([]byte, error)
 }
 
 // Options configure a Service.
@@ -71,6 +73,8 @@ type Service struct {
 	bufs    sync.Pool // *[]byte of blockBufSize
 	ciphers cipherCache
 	chains  chainCache
+	copies  copyJobs
+	gate    writeGate
 }
 
 // blockBufSize fits a block and the encryption overhead.
@@ -116,6 +120,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if s.sweepEvery <= 0 {
 		s.sweepEvery = time.Minute
 	}
+	s.copies.init()
 	s.bufs.New = func() any {
 		b := make([]byte, blockBufSize)
 		return &b

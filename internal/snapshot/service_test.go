@@ -36,6 +36,7 @@ func (c *clock) Advance(d time.Duration) {
 type fixture struct {
 	svc   *snapshot.Service
 	clock *clock
+	keys  *keyring.Keyring
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -51,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{svc: svc, clock: c}
+	return &fixture{svc: svc, clock: c, keys: keys}
 }
 
 // payload is the spec's synthetic block: "stackd-ebs-synthetic-" + x + "\n"

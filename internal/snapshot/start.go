@@ -93,6 +93,12 @@ func (s *Service) StartSnapshot(ctx context.Context, in StartInput) (*SnapshotOu
 				"volume_size_gib", rec.VolumeSize, "parent", rec.ParentID, "encrypted", rec.Encrypted)
 			return out, nil
 		}
+		if errors.Is(err, store.ErrNotFound) && rec.ParentID != "" {
+			// The parent was deleted since parent() read it: the store
+			// creates a child only of a parent completed at the commit
+			// (docs/gc.md I4).
+			return nil, ebs.SnapshotNotFound(opStart, rec.ParentID)
+		}
 		if errors.Is(err, store.ErrLimit) {
 			// The store reports ErrExists first, so this is not a retry of
 			// a request that created its snapshot.

@@ -76,30 +76,42 @@ func (s *Service) expireIfIdle(ctx context.Context, snap store.Snapshot) (bool, 
 func (s *Service) Run(ctx context.Context) error {
 	t := time.NewTicker(s.sweepEvery)
 	defer t.Stop()
+	// Copy jobs run on ctx: wait for them, so that the stores outlive them.
+	defer s.copies.wg.Wait()
 	for {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "sweep failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				return nil
+			case id := <-s.copies.kickc:
+				s.startCopy(ctx, id)
+			case <-t.C:
+				waiting = false
+			}
 		}
 	}
 }
 
-// Sweep runs one pass of Run: it expires idle pending snapshots and
-// finishes snapshots left in completion by a crash.
+// Sweep runs one pass of Run: it expires idle pending snapshots, finishes
+// snapshots left in completion by a crash, and starts the jobs of copies
+// in progress that have none running (after a restart, or a failure). The
+// jobs run on ctx.
 func (s *Service) Sweep(ctx context.Context) error {
 	var pending, completing []store.Snapshot
 	err := s.meta.ScanSnapshots(ctx, func(snap store.Snapshot) (bool, error) {
-		if snap.State == store.StateCompleting {
+		switch snap.State {
+		case store.StateCompleting:
 			completing = append(completing, snap)
-		} else {
+		case store.StateCopying:
+			s.startCopy(ctx, snap.ID)
+		default:
 			pending = append(pending, snap)
 		}
 		return true, nil
-	}, store.StatePending, store.StateCompleting)
+	}, store.StatePending, store.StateCompleting, store.StateCopying)
 	if err != nil {
 		return err
 	}
@@ -124,6 +136,6 @@ func (s *Service) PendingSnapshots(ctx context.Context) (int, error) {
 	err := s.meta.ScanSnapshots(ctx, func(store.Snapshot) (bool, error) {
 		n++
 		return true, nil
-	}, store.StatePending, store.StateCompleting)
+	}, store.StatePending, store.StateCompleting, store.StateCopying)
 	return n, err
 }
