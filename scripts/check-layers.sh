@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a package imports across the layers, which point one way:
-# cmd -> api -> snapshot -> store <- backends, everything -> ebs.
+# cmd -> api, ec2api -> snapshot -> store <- backends, everything -> ebs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mod=$(go list -m)
@@ -26,6 +26,8 @@ check deps internal/ebs "^$mod/" "ebs is the leaf vocabulary"
 check deps internal/store "^$mod/internal/(api|snapshot|server|store/)" "the storage interfaces know only ebs"
 check deps internal/snapshot "^net/http$|^$mod/internal/(api|server|sigv4|store/)|aws-sdk|pebble" "the service knows no HTTP and no backend"
 check imports internal/api "^$mod/internal/(store|server)|pebble" "the wire layer knows nothing of storage"
+check imports internal/ec2api "^$mod/internal/(store|server|api)|pebble" "the EC2 Query wire layer knows nothing of storage or the EBS direct wire"
+check deps internal/gc "^$mod/internal/(api|ec2api|snapshot|server|store/)" "the collector knows only the storage interfaces"
 check deps internal/sigv4 "^$mod/internal/(api|snapshot|store|server)" "sigv4 is stdlib only"
 check deps internal/pack "^$mod/internal/(store|snapshot|api)" "the pack format knows no storage"
 check deps internal/vfsdir "^$mod/internal/(api|snapshot|store|server)" "directory durability knows no storage"

@@ -33,6 +33,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runKMSKey(args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && args[0] == "credentials":
 		err = runCredentials(args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "gc":
+		err = runGC(ctx, args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "check":
+		err = runCheck(ctx, args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && isVersionFlag(args[0]):
 		printVersion(stdout)
 	default:
@@ -41,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errProblems):
+		return 1 // check printed them
 	default:
 		fmt.Fprintf(stderr, "ebsd: %v\n", err)
 		return 1

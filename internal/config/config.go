@@ -53,6 +53,13 @@ type Config struct {
 	TransferTimeout time.Duration
 	// MaxInFlight bounds the EBS API requests served at once.
 	MaxInFlight int
+	// GCInterval is how often the garbage collector runs in the server;
+	// 0 turns it off. GCMinLive is the live fraction below which a pack
+	// is compacted, and GCCompactBytes bounds the live bytes one
+	// collection copies (0: no bound).
+	GCInterval     time.Duration
+	GCMinLive      float64
+	GCCompactBytes int64
 }
 
 // Defaults of the settings that do not depend on the environment.
@@ -69,6 +76,9 @@ const (
 	DefaultMinTransferRate     = 4 << 10          // api.DefaultMinRate
 	DefaultTransferTimeout     = 3 * time.Minute  // api.DefaultTransferMax
 	DefaultMaxInFlight         = 128              // api.DefaultMaxInFlight
+	DefaultGCInterval          = time.Hour
+	DefaultGCMinLive           = 0.5
+	DefaultGCCompactBytes      = 8 << 30
 )
 
 // Names of the files that default to living in the data directory.
@@ -96,6 +106,9 @@ func defaults() Config {
 		MinTransferRate:     DefaultMinTransferRate,
 		TransferTimeout:     DefaultTransferTimeout,
 		MaxInFlight:         DefaultMaxInFlight,
+		GCInterval:          DefaultGCInterval,
+		GCMinLive:           DefaultGCMinLive,
+		GCCompactBytes:      DefaultGCCompactBytes,
 	}
 }
 

@@ -47,7 +47,7 @@ func options() []option {
 		},
 		{
 			flag: "region", env: "EBSD_REGION", arg: "region",
-			usage: "AWS Region the server acts as, as shown in the KMS key ARNs it reports.",
+			usage: "AWS Region the server acts as, as shown in the KMS key ARNs it reports, in EC2 DescribeRegions, and as the only SourceRegion of CopySnapshot.",
 			def:   DefaultRegion,
 			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.Region) },
 		},
@@ -125,6 +125,28 @@ func options() []option {
 			bind: func(c *Config) flag.Value { return (*intValue)(&c.MaxInFlight) },
 		},
 		{
+			flag: "gc-interval", env: "EBSD_GC_INTERVAL", arg: "duration",
+			usage: "How often the garbage collector gives back the space of blocks no snapshot reads any more " +
+				"(deleted, failed and timed-out snapshots, overwritten blocks), while the server runs; the first run " +
+				"is a minute after start-up. 0 turns it off ('ebsd gc' collects offline).",
+			def:  DefaultGCInterval.String(),
+			bind: func(c *Config) flag.Value { return (*durationValue)(&c.GCInterval) },
+		},
+		{
+			flag: "gc-min-live", env: "EBSD_GC_MIN_LIVE", arg: "fraction",
+			usage: "Live fraction below which the garbage collector rewrites a pack file to give back its dead bytes, " +
+				"between 0 and 1. Higher reclaims more space and rewrites more data.",
+			def:  strconv.FormatFloat(DefaultGCMinLive, 'g', -1, 64),
+			bind: func(c *Config) flag.Value { return (*floatValue)(&c.GCMinLive) },
+		},
+		{
+			flag: "gc-compact-bytes", env: "EBSD_GC_COMPACT_BYTES", arg: "size",
+			usage: "Most live data one garbage collection rewrites while compacting pack files; the rest waits for " +
+				"the next run. 0 means no bound.",
+			def:  FormatSize(DefaultGCCompactBytes),
+			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.GCCompactBytes) },
+		},
+		{
 			flag: "pack-size", env: "EBSD_PACK_SIZE", arg: "size",
 			usage: "Target size of the pack files that hold block data, in bytes or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).",
 			def:   FormatSize(DefaultPackSize),
@@ -143,7 +165,8 @@ func options() []option {
 			flag: "throttle", env: "EBSD_THROTTLE", arg: "mode",
 			usage: "Request-rate quotas: off, or aws to refuse requests beyond AWS's per-second quotas with AWS's errors " +
 				"(PutSnapshotBlock and GetSnapshotBlock 1000/s per snapshot and per account, ListSnapshotBlocks and " +
-				"ListChangedBlocks 50/s, StartSnapshot and CompleteSnapshot 10/s per account), which the SDKs retry.",
+				"ListChangedBlocks 50/s, StartSnapshot and CompleteSnapshot 10/s per account; EC2's token buckets for " +
+				"DescribeSnapshots, CopySnapshot and the other EC2 actions), which the SDKs retry.",
 			def:  ThrottleOff,
 			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Throttle) },
 		},
@@ -201,6 +224,23 @@ func (v *intValue) String() string {
 		return "0"
 	}
 	return strconv.Itoa(int(*v))
+}
+
+type floatValue float64
+
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("invalid number %q: want a decimal number like 0.5", s)
+	}
+	*v = floatValue(f)
+	return nil
+}
+func (v *floatValue) String() string {
+	if v == nil {
+		return "0"
+	}
+	return strconv.FormatFloat(float64(*v), 'g', -1, 64)
 }
 
 type durationValue time.Duration

@@ -62,6 +62,8 @@ func Usage() string {
 const usageIntro = `Usage: ebsd [flags]
        ebsd kms-key [-kms-keys FILE] add ARN | list
        ebsd credentials [-data-dir DIR | -credentials FILE] [-account ID]
+       ebsd gc [flags]
+       ebsd check [-read-data] [flags]
        ebsd --version
 
 ebsd is a self-hostable server for the Amazon EBS direct APIs: StartSnapshot,
@@ -71,7 +73,10 @@ override (for example --endpoint-url http://127.0.0.1:8450) and sign requests
 with an access key from the credentials file. "ebsd kms-key" manages the
 local master keys that stand in for AWS KMS (run "ebsd kms-key -h").
 "ebsd credentials" prints export lines for a key of the credentials file:
-eval "$(ebsd credentials)" signs a shell's AWS tools for ebsd.
+eval "$(ebsd credentials)" signs a shell's AWS tools for ebsd. "ebsd gc"
+collects garbage once and "ebsd check" verifies that every block of every
+snapshot is stored (with -read-data: reads it back and checks its SHA-256);
+both run on a stopped server's -data-dir and exit 1 on a problem.
 
 Each flag can also be set with the environment variable shown; a flag
 overrides its variable.

@@ -50,6 +50,9 @@ func TestParseDefaults(t *testing.T) {
 		MinTransferRate:     4 << 10,
 		TransferTimeout:     3 * time.Minute,
 		MaxInFlight:         128,
+		GCInterval:          time.Hour,
+		GCMinLive:           0.5,
+		GCCompactBytes:      8 << 30,
 	}
 	if got != want {
 		t.Errorf("Parse(nil) = %+v\nwant %+v", got, want)
@@ -89,6 +92,9 @@ func TestParsePrecedence(t *testing.T) {
 		{"max-in-flight", "EBSD_MAX_IN_FLIGHT", "64", "512", func(c config.Config) any { return c.MaxInFlight }, 128, 64, 512},
 		{"pack-size", "EBSD_PACK_SIZE", "64MiB", "1GB", func(c config.Config) any { return c.PackSize }, int64(128 << 20), int64(64 << 20), int64(1e9)},
 		{"min-free-space", "EBSD_MIN_FREE_SPACE", "1GiB", "0", func(c config.Config) any { return c.MinFreeSpace }, int64(64 << 20), int64(1 << 30), int64(0)},
+		{"gc-interval", "EBSD_GC_INTERVAL", "10m", "0", func(c config.Config) any { return c.GCInterval }, time.Hour, 10 * time.Minute, time.Duration(0)},
+		{"gc-min-live", "EBSD_GC_MIN_LIVE", "0.8", "0.25", func(c config.Config) any { return c.GCMinLive }, 0.5, 0.8, 0.25},
+		{"gc-compact-bytes", "EBSD_GC_COMPACT_BYTES", "1GiB", "0", func(c config.Config) any { return c.GCCompactBytes }, int64(8 << 30), int64(1 << 30), int64(0)},
 		{"throttle", "EBSD_THROTTLE", "aws", "off", func(c config.Config) any { return c.Throttle }, "off", "aws", "off"},
 		{"throttle-config", "EBSD_THROTTLE_CONFIG", "/env.json", "/flag.json", func(c config.Config) any { return c.ThrottleConfig }, "", "/env.json", "/flag.json"},
 	}

@@ -73,6 +73,15 @@ func (c Config) Validate() error {
 	if c.MaxInFlight < 1 {
 		bad("max-in-flight", "EBSD_MAX_IN_FLIGHT", "is %d; it must be at least 1, like %d", c.MaxInFlight, DefaultMaxInFlight)
 	}
+	if c.GCInterval < 0 {
+		bad("gc-interval", "EBSD_GC_INTERVAL", "is %v; it must not be negative (0 turns the collector off), like %v", c.GCInterval, DefaultGCInterval)
+	}
+	if c.GCMinLive < 0 || c.GCMinLive > 1 {
+		bad("gc-min-live", "EBSD_GC_MIN_LIVE", "is %v; it must be between 0 and 1, like %v", c.GCMinLive, DefaultGCMinLive)
+	}
+	if c.GCCompactBytes < 0 {
+		bad("gc-compact-bytes", "EBSD_GC_COMPACT_BYTES", "is %d; it must not be negative (0 means no bound)", c.GCCompactBytes)
+	}
 	if c.PackSize < MinPackSize || c.PackSize > MaxPackSize {
 		bad("pack-size", "EBSD_PACK_SIZE", "is %d bytes; it must be between %s and %s, like %s",
 			c.PackSize, FormatSize(MinPackSize), FormatSize(MaxPackSize), FormatSize(DefaultPackSize))

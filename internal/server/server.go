@@ -16,7 +16,9 @@ import (
 
 	"github.com/ebsd/ebsd/internal/api"
 	"github.com/ebsd/ebsd/internal/credentials"
+	"github.com/ebsd/ebsd/internal/ec2api"
 	"github.com/ebsd/ebsd/internal/fsutil"
+	"github.com/ebsd/ebsd/internal/gc"
 	"github.com/ebsd/ebsd/internal/keyring"
 	"github.com/ebsd/ebsd/internal/sigv4"
 	"github.com/ebsd/ebsd/internal/snapshot"
@@ -55,6 +57,8 @@ type Options struct {
 	// read-only. 0 = pebblemeta.DefaultMinFreeBytes (the same as
 	// packblocks.DefaultMinFreeBytes); negative = no check.
 	MinFreeSpace int64
+	// GC configures the garbage collector.
+	GC GCOptions
 }
 
 // TransferLimits bound how slowly a request body may arrive and a response
@@ -87,6 +91,7 @@ type Server struct {
 	swept   chan struct{}
 	lock    *dataDirLock // released last, after the stores
 	reserve *reserve
+	gc      *gc.Collector
 }
 
 // Open opens (creating on first use) the stores under opts.DataDir and
@@ -157,6 +162,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(reg, s.service, s.blocks)
 	registerSpaceMetrics(reg, s)
+	if s.gc, err = s.newCollector(reg); err != nil {
+		s.closeStores()
+		return nil, err
+	}
 	var limiter *throttle.Limiter
 	if opts.Throttle != nil {
 		limiter = throttle.New(*opts.Throttle, nil)
@@ -176,7 +185,25 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
+	// The EC2 and STS Query APIs share the listener: every request of
+	// theirs is POST /, which no EBS direct route uses (docs/ec2-api.md).
+	q, err := ec2api.New(ec2api.Options{
+		Service:     s.service,
+		Keys:        opts.Credentials,
+		Region:      opts.Region,
+		Logger:      opts.Logger,
+		Throttle:    limiter,
+		Registerer:  reg,
+		BodyTimeout: opts.Transfer.WithDefaults().Stall,
+
+		AccessLogLevel: opts.AccessLogLevel,
+	})
+	if err != nil {
+		s.closeStores()
+		return nil, err
+	}
 	mux := http.NewServeMux()
+	mux.Handle("POST /{$}", q)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		s.health(w)
@@ -222,7 +249,10 @@ func (s *Server) Serve(ln net.Listener, certFile, keyFile string) error {
 	s.stop = cancel
 	go func() {
 		defer close(s.swept)
+		done := make(chan struct{})
+		go func() { defer close(done); s.runCollector(ctx) }()
 		_ = s.service.Run(ctx)
+		<-done
 	}()
 	// The EBS handler times each body and response by its progress
 	// (api.TransferLimits). ReadTimeout and WriteTimeout only cap the rest

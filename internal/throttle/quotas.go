@@ -8,7 +8,8 @@ import (
 // Op is an operation with quotas of its own.
 type Op uint8
 
-// The operations of the EBS direct APIs.
+// The operations of the EBS direct APIs, then those of the EC2 Query API
+// that ebsd serves (docs/ec2-api.md). New operations go at the end.
 const (
 	StartSnapshot Op = iota
 	PutSnapshotBlock
@@ -16,6 +17,13 @@ const (
 	GetSnapshotBlock
 	ListSnapshotBlocks
 	ListChangedBlocks
+	DescribeSnapshots
+	DeleteSnapshot
+	CopySnapshot
+	CreateTags
+	DeleteTags
+	DescribeTags
+	DescribeRegions
 	numOps
 )
 
@@ -26,6 +34,13 @@ var opNames = [numOps]string{
 	GetSnapshotBlock:   "GetSnapshotBlock",
 	ListSnapshotBlocks: "ListSnapshotBlocks",
 	ListChangedBlocks:  "ListChangedBlocks",
+	DescribeSnapshots:  "DescribeSnapshots",
+	DeleteSnapshot:     "DeleteSnapshot",
+	CopySnapshot:       "CopySnapshot",
+	CreateTags:         "CreateTags",
+	DeleteTags:         "DeleteTags",
+	DescribeTags:       "DescribeTags",
+	DescribeRegions:    "DescribeRegions",
 }
 
 // String returns the AWS operation name.
@@ -103,8 +118,9 @@ type Quotas struct {
 	limits [numOps][numScopes]Limit
 }
 
-// AWS returns AWS's default quotas (spec §7.10), each with a burst of one
-// second's worth of requests.
+// AWS returns AWS's default quotas: those of the EBS direct APIs (spec
+// §7.10), each with a burst of one second's worth of requests, and the EC2
+// API's token buckets (docs/ec2-api.md §1), whose bursts AWS publishes.
 func AWS() Quotas {
 	var q Quotas
 	q.limits[StartSnapshot][Account] = Limit{Rate: 10}       // L-AFEBDF7A
@@ -115,6 +131,16 @@ func AWS() Quotas {
 	q.limits[GetSnapshotBlock][Snapshot] = Limit{Rate: 1000} // L-028ACFB9
 	q.limits[ListSnapshotBlocks][Account] = Limit{Rate: 50}  // L-18E976AB
 	q.limits[ListChangedBlocks][Account] = Limit{Rate: 50}   // L-DB2FBAA1
+	// EC2 "Request token bucket sizes and refill rates": the non-mutating
+	// bucket, the uncategorized CreateTags, DeleteTags and DeleteSnapshot,
+	// and the mutating bucket for CopySnapshot.
+	q.limits[DescribeSnapshots][Account] = Limit{Rate: 20, Burst: 100}
+	q.limits[DescribeTags][Account] = Limit{Rate: 20, Burst: 100}
+	q.limits[DescribeRegions][Account] = Limit{Rate: 20, Burst: 100}
+	q.limits[CreateTags][Account] = Limit{Rate: 10, Burst: 100}
+	q.limits[DeleteTags][Account] = Limit{Rate: 10, Burst: 100}
+	q.limits[DeleteSnapshot][Account] = Limit{Rate: 5, Burst: 100}
+	q.limits[CopySnapshot][Account] = Limit{Rate: 5, Burst: 50}
 	return q
 }
 

@@ -1,0 +1,74 @@
+package gc
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the collector's Prometheus metrics.
+type metrics struct {
+	runs      *prometheus.CounterVec
+	duration  prometheus.Gauge
+	lastRun   prometheus.Gauge
+	swept     prometheus.Counter
+	reclaimed prometheus.Counter
+	live      prometheus.Gauge
+	garbage   prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ebsd_gc_runs_total", Help: "Garbage collections, by result (ok or error).",
+		}, []string{"result"}),
+		duration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ebsd_gc_last_duration_seconds", Help: "How long the last garbage collection took.",
+		}),
+		lastRun: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ebsd_gc_last_run_timestamp_seconds", Help: "When the last garbage collection ended (Unix time).",
+		}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ebsd_gc_keys_swept_total", Help: "Stored blocks no snapshot reads, removed from the index.",
+		}),
+		reclaimed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ebsd_gc_bytes_reclaimed_total", Help: "Pack bytes given back to the file system by compaction.",
+		}),
+		live: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ebsd_gc_live_bytes", Help: "Stored bytes of live blocks, as the last collection measured.",
+		}),
+		garbage: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ebsd_gc_garbage_bytes", Help: "Pack bytes holding no live block after the last collection.",
+		}),
+	}
+	m.runs.WithLabelValues("ok")
+	m.runs.WithLabelValues("error")
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastRun, m.swept, m.reclaimed, m.live, m.garbage} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("gc: register metrics: %w", err)
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(r Report, err error) {
+	if err != nil {
+		m.runs.WithLabelValues("error").Inc()
+		return
+	}
+	m.runs.WithLabelValues("ok").Inc()
+	m.duration.Set(r.Duration.Seconds())
+	m.lastRun.SetToCurrentTime()
+	m.swept.Add(float64(r.Sweep.Swept))
+	if r.Compact.BytesReclaimed > 0 {
+		m.reclaimed.Add(float64(r.Compact.BytesReclaimed))
+	}
+	m.live.Set(float64(r.Sweep.LiveBytes))
+	garbage := r.Sweep.PackBytes - r.Compact.BytesReclaimed - r.Sweep.LiveBytes
+	if garbage < 0 {
+		garbage = 0
+	}
+	m.garbage.Set(float64(garbage))
+}

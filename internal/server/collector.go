@@ -1,0 +1,67 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebsd/ebsd/internal/gc"
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// gcFirstRun is how long after start-up the first collection runs: late
+// enough not to slow the start, early enough that a restart to get space
+// back gets it soon.
+const gcFirstRun = time.Minute
+
+// GCOptions configure the garbage collector of a Server.
+type GCOptions struct {
+	// Interval is how often it runs while the server serves; 0 turns it
+	// off (Collect still works).
+	Interval time.Duration
+	// MinLive and CompactBytes are gc.Options' MinLive and MaxCompactBytes.
+	MinLive      float64
+	CompactBytes int64
+}
+
+// newCollector returns the collector over the server's stores.
+func (s *Server) newCollector(reg prometheus.Registerer) (*gc.Collector, error) {
+	// TODO(lead): direct once both stores implement the interfaces.
+	meta, ok := any(s.meta).(store.MetaCollector)
+	blocks, ok2 := any(s.blocks).(store.Collectable)
+	if !ok || !ok2 {
+		return nil, nil
+	}
+	c, err := gc.New(gc.Options{
+		Meta:            meta,
+		Blocks:          blocks,
+		Drain:           s.service.DrainWrites,
+		MinLive:         s.opts.GC.MinLive,
+		MaxCompactBytes: s.opts.GC.CompactBytes,
+		Logger:          s.opts.Logger,
+		Registerer:      reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("garbage collector: %w", err)
+	}
+	return c, nil
+}
+
+// Collect runs one garbage collection now (ebsd gc, tests).
+func (s *Server) Collect(ctx context.Context) (gc.Report, error) {
+	if s.gc == nil {
+		return gc.Report{}, fmt.Errorf("this build's stores cannot collect garbage")
+	}
+	return s.gc.Collect(ctx)
+}
+
+// runCollector collects every GC.Interval until ctx is done.
+func (s *Server) runCollector(ctx context.Context) {
+	if s.opts.GC.Interval <= 0 || s.gc == nil {
+		return
+	}
+	first := min(gcFirstRun, s.opts.GC.Interval)
+	s.gc.Run(ctx, first, s.opts.GC.Interval)
+}
