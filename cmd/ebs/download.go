@@ -13,12 +13,12 @@ const downloadSummary = `Download a completed snapshot into FILE, a regular file
 A regular file is created (an existing one is refused unless --force, or
 --resume continuing an interrupted download into it), written in place,
 and then cut to the size of the image the snapshot was uploaded from, so
-that it compares equal to that image: the size recorded by 'ebs upload'
-in the snapshot's manifest in --state-dir, or --size BYTES. Without either
-(a snapshot uploaded elsewhere) the file is the whole volume; the upload's
-size is then in the snapshot's ebs:image-size tag, which the EBS direct
-APIs cannot read ('aws ec2 describe-snapshots' can). Nothing but zeros is
-ever cut off. All-zero blocks and blocks the snapshot does not hold are
+that it compares equal to that image: --size BYTES, else the size 'ebs
+upload' recorded in the snapshot's manifest in --state-dir, else in the
+snapshot's ebs:image-size tag (read with EC2 DescribeSnapshots: the EBS
+direct APIs return no tags; a service without the EC2 API is skipped).
+Without any (a snapshot not uploaded by ebs) the file is the whole
+volume. Nothing but zeros is ever cut off. All-zero blocks and blocks the snapshot does not hold are
 left as holes, so the file takes only the space of the data.
 
 A block device must be at least the volume size and is never truncated:
@@ -48,8 +48,8 @@ kept in --state-dir, so that 'ebs upload --parent SNAP' finds the changed
 blocks of a new image without reading the snapshot again.
 
 Output: a summary on stderr; with --json, an object with snapshot_id, path,
-device, volume_size_gib, file_bytes, size_source (flag, manifest, volume or
-device), blocks, written, zero, resumed, bytes_received, zero_filled_bytes,
+device, volume_size_gib, file_bytes, size_source (flag, manifest, tag,
+volume or device), blocks, written, zero, resumed, bytes_received, zero_filled_bytes,
 throttled, lowest_concurrency, duration_seconds and retries on stdout.`
 
 // downloadOutput is the --json result of ebs download.
@@ -65,7 +65,7 @@ func runDownload(ctx context.Context, m *Main, args []string) error {
 	fs := newFlagSet(m, "download", "[flags] SNAPSHOT FILE", downloadSummary, &g)
 	fs.BoolVar(&in.Resume, "resume", false, "continue an interrupted download into FILE, skipping the blocks already written and still intact")
 	fs.BoolVar(&in.Force, "force", false, "overwrite FILE if it exists (with --resume: even when no journal ties it to the snapshot)")
-	fs.Int64Var(&in.Size, "size", 0, "cut the file to `bytes`, the size of the uploaded image (default: the size 'ebs upload' recorded in --state-dir, else the whole volume)")
+	fs.Int64Var(&in.Size, "size", 0, "cut the file to `bytes`, the size of the uploaded image (default: the size 'ebs upload' recorded in --state-dir, else in the snapshot's ebs:image-size tag, else the whole volume)")
 	fs.BoolVar(&in.NoZeroFill, "no-zero-fill", false, "on a block device, leave the ranges of unwritten blocks as they are instead of zeroing them")
 	pos, err := parse(fs, args, 2)
 	if err != nil {
@@ -93,8 +93,8 @@ func runDownload(ctx context.Context, m *Main, args []string) error {
 			fmt.Fprintln(m.Stderr, "--resume: nothing of an earlier download into this file could be reused (no journal, or its blocks changed); everything was downloaded")
 		}
 		if res.SizeSource == client.SizeFromVolume {
-			fmt.Fprintf(m.Stderr, "note: the image's size is not known here (no manifest of its upload in --state-dir), so %s is the whole volume; "+
-				"--size BYTES restores the image's size (the upload tagged the snapshot %s=BYTES: 'aws ec2 describe-snapshots' shows it)\n", in.Path, client.ImageSizeTag)
+			fmt.Fprintf(m.Stderr, "note: the image's size is not known (no manifest of its upload in --state-dir, no readable %s tag on the snapshot), so %s is the whole volume; "+
+				"--size BYTES restores the image's size\n", client.ImageSizeTag, in.Path)
 		}
 		fmt.Fprintln(m.Stderr, downloadSummaryLine(&out))
 	}
@@ -116,6 +116,8 @@ func downloadSummaryLine(o *downloadOutput) string {
 		size = fmt.Sprintf(" of %d bytes (--size)", o.FileBytes)
 	case client.SizeFromManifest:
 		size = fmt.Sprintf(" of %d bytes (the uploaded image's)", o.FileBytes)
+	case client.SizeFromTag:
+		size = fmt.Sprintf(" of %d bytes (the uploaded image's, from the tag %s)", o.FileBytes, client.ImageSizeTag)
 	case client.SizeFromVolume:
 		size = fmt.Sprintf(" of %d bytes (the whole volume)", o.FileBytes)
 	}

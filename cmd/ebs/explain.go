@@ -21,6 +21,9 @@ func explain(err error) string {
 	if a, ok := err.(advisedError); ok {
 		return explain(errors.Unwrap(err)) + "\n  " + a.Advice()
 	}
+	if msg, ok := explainEC2(err); ok {
+		return msg
+	}
 	msg := err.Error()
 	var ae smithy.APIError
 	switch {

@@ -32,7 +32,7 @@ type Globals struct {
 type apiClient = client.API
 
 func (g *Globals) register(fs *flag.FlagSet) {
-	fs.StringVar(&g.Endpoint, "endpoint-url", "", "service endpoint, e.g. http://127.0.0.1:8450 for a local ebsd (default: AWS, or $AWS_ENDPOINT_URL_EBS)")
+	fs.StringVar(&g.Endpoint, "endpoint-url", "", "service endpoint of both the EBS direct and the EC2 APIs, e.g. http://127.0.0.1:8450 for a local ebsd (default: AWS, or $AWS_ENDPOINT_URL_EBS and $AWS_ENDPOINT_URL_EC2)")
 	fs.StringVar(&g.Region, "region", "", "AWS region (default: $AWS_REGION or the profile's)")
 	fs.StringVar(&g.Profile, "profile", "", "shared config profile (default: $AWS_PROFILE)")
 	fs.IntVar(&g.Workers, "workers", client.DefaultWorkers, "blocks transferred in parallel")
@@ -58,6 +58,18 @@ func newFlagSet(m *Main, name, args, summary string, g *Globals) *flag.FlagSet {
 // parse parses args allowing flags after positional arguments
 // ("ebs upload disk.img --wait"), and checks the positional count.
 func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	pos, err := parseAll(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) != want {
+		return nil, usagef("expected %d argument(s), got %d (%s)", want, len(pos), strings.Join(pos, " "))
+	}
+	return pos, nil
+}
+
+// parseAll is parse for any number of positional arguments.
+func parseAll(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -72,9 +84,6 @@ func parse(fs *flag.FlagSet, args []string, want int) ([]string, error) {
 		}
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
-	}
-	if len(pos) != want {
-		return nil, usagef("expected %d argument(s), got %d (%s)", want, len(pos), strings.Join(pos, " "))
 	}
 	return pos, nil
 }
@@ -91,6 +100,14 @@ func (m *Main) client(ctx context.Context, g *Globals, obs client.Observer) (*cl
 	if err != nil {
 		return nil, err
 	}
+	// The EC2 API reads back the image size an upload tagged the snapshot
+	// with; tests that inject only an EBS API get none.
+	var ec2api client.EC2API
+	if m.NewEC2API != nil || m.NewAPI == nil {
+		if ec2api, err = m.ec2(ctx, g); err != nil {
+			return nil, err
+		}
+	}
 	logOut := io.Discard
 	if g.Verbose {
 		logOut = m.Stderr
@@ -100,7 +117,17 @@ func (m *Main) client(ctx context.Context, g *Globals, obs client.Observer) (*cl
 		Observer: obs,
 		Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		StateDir: g.StateDir,
+		EC2:      ec2api,
 	}), nil
+}
+
+// ec2 builds the EC2 client for the parsed globals: the same endpoint,
+// region, profile and CA bundle as the EBS client's.
+func (m *Main) ec2(ctx context.Context, g *Globals) (client.EC2API, error) {
+	if m.NewEC2API != nil {
+		return m.NewEC2API(ctx, g)
+	}
+	return client.NewEC2SDK(ctx, client.SDKOptions{Endpoint: g.Endpoint, Region: g.Region, Profile: g.Profile, CABundle: g.CABundle})
 }
 
 // isTerminal reports whether w is a terminal, for choosing a progress bar

@@ -23,6 +23,7 @@ STATUS       completed
 VOLUME SIZE  1 GiB
 BLOCK SIZE   524288
 BLOCKS       2 written (1.0 MiB, 0.1%% of the volume)
+IMAGE SIZE   not known (the whole volume; no manifest in --state-dir, no ebs:image-size tag)
 MANIFEST     no
 `, id)
 	if code != 0 || out != want {

@@ -1,5 +1,6 @@
 // Command ebs uploads disk images into EBS snapshots and downloads them
-// back through the EBS direct APIs, against ebsd (--endpoint-url) or real
+// back through the EBS direct APIs, and finds, tags, copies and deletes
+// snapshots through the EC2 API, against ebsd (--endpoint-url) or real
 // AWS (the default credential chain and region).
 //
 //	ebs upload IMAGE                 image -> new snapshot (prints its ID)
@@ -9,6 +10,10 @@
 //	ebs diff SNAP1 SNAP2             changed blocks between two snapshots
 //	ebs ls SNAP                      blocks of a snapshot
 //	ebs info SNAP | ebs wait SNAP
+//	ebs snapshots [--tag K=V] [SNAP...]  your snapshots (EC2 DescribeSnapshots)
+//	ebs tag SNAP K=V... [--delete K]     set or delete tags
+//	ebs cp SNAP                      copy a snapshot (prints the copy's ID)
+//	ebs rm SNAP...                   delete snapshots
 //
 // Run ebs COMMAND -h for a command's flags.
 package main
@@ -22,6 +27,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ebsd/ebsd/internal/client"
 )
 
 func main() {
@@ -37,6 +44,10 @@ type Main struct {
 	Getenv         func(string) string
 	// NewAPI, when set, replaces the SDK client (tests inject faults).
 	NewAPI func(ctx context.Context, g *Globals) (apiClient, error)
+	// NewEC2API, when set, replaces the EC2 SDK client. When only NewAPI
+	// is set, commands that merely benefit from the EC2 API (the image
+	// size tag of info and download) go without it.
+	NewEC2API func(ctx context.Context, g *Globals) (client.EC2API, error)
 }
 
 // command is one verb of ebs.
@@ -53,11 +64,16 @@ func (m *Main) commands() []command {
 		{"ls", "[flags] SNAPSHOT", "list the written blocks of a snapshot", runLs},
 		{"info", "[flags] SNAPSHOT", "show a snapshot's size and block count", runInfo},
 		{"wait", "[flags] SNAPSHOT", "wait until a snapshot is completed and readable", runWait},
+		{"snapshots", "[flags] [SNAPSHOT...]", "list your snapshots, with filters and tags (EC2 API)", runSnapshots},
+		{"tag", "[flags] SNAPSHOT [KEY=VALUE...] [--delete KEY[=VALUE]...]", "add, change or delete a snapshot's tags (EC2 API)", runTag},
+		{"cp", "[flags] SNAPSHOT", "copy a snapshot within its region; prints the copy's ID (EC2 API)", runCp},
+		{"rm", "[flags] SNAPSHOT...", "delete snapshots (EC2 API)", runRm},
 	}
 }
 
 const usageHead = `ebs moves disk images in and out of Amazon EBS snapshots through the EBS direct
-APIs, against real AWS or a self-hosted ebsd (--endpoint-url).
+APIs, and lists, tags, copies and deletes snapshots through the EC2 API, against
+real AWS or a self-hosted ebsd (--endpoint-url).
 
 Usage: ebs COMMAND [flags] ARGS
 

@@ -59,7 +59,7 @@ func runWait(ctx context.Context, m *Main, args []string) error {
 	if errors.Is(err, client.ErrWaitTimeout) {
 		return fmt.Errorf("timed out: %s is still not readable after %v. It is pending (not completed yet), "+
 			"failed (error state), or does not exist: the EBS direct APIs cannot tell these apart; "+
-			"'aws ec2 describe-snapshots --snapshot-ids %s' can (on AWS)", id, o.Timeout, id)
+			"'ebs snapshots %s' (EC2 DescribeSnapshots) can", id, o.Timeout, id)
 	}
 	if err != nil {
 		return err

@@ -25,6 +25,9 @@ type Options struct {
 	StateDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// EC2, when set, reads a snapshot's tags (DescribeSnapshots) for the
+	// image size its upload recorded (ImageSizeTag); nil: not read.
+	EC2 EC2API
 }
 
 // DefaultWorkers matches the connection count AWS's performance guide and

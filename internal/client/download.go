@@ -36,7 +36,8 @@ type DownloadInput struct {
 	// Size is the size in bytes a regular file is cut to when the
 	// download is done: the image the snapshot was uploaded from, not the
 	// whole volume. 0 means the image size the upload recorded in the
-	// snapshot's manifest in the state directory, else the volume's
+	// snapshot's manifest in the state directory, else in its
+	// ImageSizeTag (read when Options.EC2 is set), else the volume's
 	// size. A block device keeps its size: Size must be 0.
 	Size int64
 }
@@ -51,7 +52,7 @@ type DownloadResult struct {
 	// whole volume's when that is not known (SizeSource says which); 0
 	// for a device.
 	FileBytes  int64  `json:"file_bytes"`
-	SizeSource string `json:"size_source"` // flag, manifest, volume or device (the SizeFrom constants)
+	SizeSource string `json:"size_source"` // flag, manifest, tag, volume or device (the SizeFrom constants)
 	// Blocks is how many blocks the snapshot lists (written blocks, own
 	// and inherited); each was Written, Zero or Resumed.
 	Blocks int64 `json:"blocks"`
@@ -129,7 +130,7 @@ func (c *Client) Download(ctx context.Context, in DownloadInput) (*DownloadResul
 	}
 	res.VolumeSize = volumeSize
 	volBytes := volumeSize << 30
-	size, source, recorded, err := c.fileSize(in, t.device, volumeSize)
+	size, source, recorded, err := c.fileSize(ctx, in, t.device, volumeSize)
 	if err != nil {
 		t.discard()
 		return nil, err

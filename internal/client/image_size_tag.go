@@ -12,10 +12,11 @@ import (
 // ImageSizeTag is the tag an upload puts on its snapshot with the image's
 // size in bytes. A snapshot holds a whole volume (whole GiB); the image
 // it came from is often smaller, and a restore that gives back 1 GiB for
-// a 100 MiB image is not the image. The EBS direct APIs cannot read tags
-// back (EC2 DescribeSnapshots can), so ebs download takes the size from
-// the manifest the upload kept (Manifest.ImageSize) or from --size; the
-// tag is the record that travels with the snapshot.
+// a 100 MiB image is not the image. The manifest the upload kept
+// (Manifest.ImageSize) is on the uploading machine only; the tag travels
+// with the snapshot, and ebs download reads it back with EC2
+// DescribeSnapshots (the EBS direct APIs return no tags) when no
+// manifest says and no --size is given.
 const ImageSizeTag = "ebs:image-size"
 
 // imageSizeTags returns the user's tags plus ImageSizeTag for an image

@@ -248,7 +248,7 @@ type notReadableError struct {
 }
 
 func (e *notReadableError) Error() string {
-	return fmt.Sprintf("snapshot %s is not readable: it does not exist, or it is not completed yet (pending or error), which the EBS direct APIs cannot tell apart (EC2 DescribeSnapshots can): %v", e.id, e.err)
+	return fmt.Sprintf("snapshot %s is not readable: it does not exist, or it is not completed yet (pending or error), which the EBS direct APIs cannot tell apart ('ebs snapshots %s', EC2 DescribeSnapshots, can): %v", e.id, e.id, e.err)
 }
 
 func (e *notReadableError) Unwrap() []error { return []error{ErrNotReadable, e.err} }

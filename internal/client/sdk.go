@@ -50,6 +50,22 @@ func NewSDK(ctx context.Context, o SDKOptions) (*ebs.Client, error) {
 		tr.MaxConnsPerHost = workers
 		tr.IdleConnTimeout = 90 * time.Second
 	})
+	cfg, err := loadConfig(ctx, o, hc)
+	if err != nil {
+		return nil, err
+	}
+	return ebs.NewFromConfig(cfg, func(eo *ebs.Options) {
+		if o.Endpoint != "" {
+			eo.BaseEndpoint = aws.String(o.Endpoint)
+		}
+		eo.RetryMaxAttempts = 1
+	}), nil
+}
+
+// loadConfig loads the shared AWS configuration for o with HTTP client
+// hc: credentials, region, profile and CA bundle, the same for every
+// service ebs talks to (EBS direct, EC2).
+func loadConfig(ctx context.Context, o SDKOptions, hc *awshttp.BuildableClient) (aws.Config, error) {
 	// The SDK's own log lines (e.g. an IMDS fallback warning while looking
 	// for credentials) would interleave with the progress output; our
 	// errors say what matters.
@@ -63,27 +79,22 @@ func NewSDK(ctx context.Context, o SDKOptions) (*ebs.Client, error) {
 	if o.CABundle != "" {
 		pem, err := readCABundle(o.CABundle)
 		if err != nil {
-			return nil, err
+			return aws.Config{}, err
 		}
 		// Given explicitly, it wins over AWS_CA_BUNDLE and ca_bundle.
 		opts = append(opts, config.WithCustomCABundle(bytes.NewReader(pem)))
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 		if o.Endpoint == "" {
-			return nil, fmt.Errorf("no AWS region: pass --region or set AWS_REGION")
+			return aws.Config{}, fmt.Errorf("no AWS region: pass --region or set AWS_REGION")
 		}
 	}
-	return ebs.NewFromConfig(cfg, func(eo *ebs.Options) {
-		if o.Endpoint != "" {
-			eo.BaseEndpoint = aws.String(o.Endpoint)
-		}
-		eo.RetryMaxAttempts = 1
-	}), nil
+	return cfg, nil
 }
 
 // readCABundle reads a PEM file of certificates, refusing one that holds
