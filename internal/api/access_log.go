@@ -5,9 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/sigv4"
 )
 
 // maxLoggedKeyID bounds the access key ID quoted in a log line: it comes
@@ -41,11 +41,11 @@ func (h *Handler) logAccess(ctx context.Context, x *exchange, outcome string, d 
 	attrs := append(buf[:0],
 		slog.String("request_id", x.id),
 		slog.String("operation", x.op.String()),
-		slog.Int("status", x.status),
+		slog.Int("status", x.Status),
 		slog.String("error_type", errorType),
 		slog.String("account", x.account),
 		slog.Int64("received_bytes", x.body.n),
-		slog.Int64("sent_bytes", x.sent),
+		slog.Int64("sent_bytes", x.Sent),
 		slog.Duration("duration", d),
 		slog.String("remote_addr", x.remote),
 	)
@@ -55,7 +55,7 @@ func (h *Handler) logAccess(ctx context.Context, x *exchange, outcome string, d 
 	if f := x.authFailure; f != nil {
 		attrs = append(attrs, slog.String("auth_failure", f.Reason))
 		if f.AccessKeyID != "" {
-			attrs = append(attrs, slog.String("access_key_id", clip(f.AccessKeyID, maxLoggedKeyID)))
+			attrs = append(attrs, slog.String("access_key_id", sigv4.Clip(f.AccessKeyID, maxLoggedKeyID)))
 		}
 		if f.ClockSkew != 0 {
 			attrs = append(attrs, slog.Duration("clock_skew", f.ClockSkew))
@@ -71,16 +71,4 @@ func (x *exchange) noteAuthFailure(err error) {
 	if errors.As(err, &f) {
 		x.authFailure = f
 	}
-}
-
-// clip returns s cut to at most n bytes, at a rune boundary, with "..."
-// when it was cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
 }

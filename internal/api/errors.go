@@ -133,7 +133,7 @@ func (h *Handler) writeError(x *exchange, r *http.Request, err error) {
 			slog.String("request_id", x.id), slog.String("operation", x.op.String()),
 			slog.String("error_type", row.Type), slog.Any("error", err))
 	}
-	if x.status != 0 {
+	if x.Status != 0 {
 		// The status is already sent (a panic after WriteHeader): all
 		// that is left is to log it.
 		h.log.LogAttrs(ctx, slog.LevelDebug, "error after the response started",

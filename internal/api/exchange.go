@@ -2,22 +2,22 @@ package api
 
 import (
 	"io"
-	"net/http"
+
+	"github.com/ebsd/ebsd/internal/reqmetrics"
 )
 
 // exchange is one request/response in flight: the http.ResponseWriter that
-// the operations write to, plus what the metrics and the access log need to
-// know about the request once it is served.
+// the operations write to, which records the status and counts the bytes
+// sent, plus what the metrics and the access log need to know about the
+// request once it is served.
 type exchange struct {
-	http.ResponseWriter
+	reqmetrics.Writer
 
 	id      string    // the request ID, sent as x-amzn-RequestId
 	op      operation // set once the route is known
 	account string    // the authenticated account, "" before authentication
 	remote  string    // the client's address, for the access log
 	outcome string    // the AWS error type written, "" on success
-	status  int       // the status written, 0 before WriteHeader
-	sent    int64     // response body bytes written
 	body    countingBody
 
 	// authFailure is why authentication failed, when the Authenticator
@@ -42,40 +42,6 @@ func (x *exchange) setHeader(key, v string) {
 	}
 	x.Header()[key] = []string{v}
 }
-
-// WriteHeader records the status and passes it on; a second call is
-// dropped, as net/http would drop it.
-func (x *exchange) WriteHeader(status int) {
-	if x.status != 0 {
-		return
-	}
-	x.status = status
-	x.ResponseWriter.WriteHeader(status)
-}
-
-// Write counts the bytes written.
-func (x *exchange) Write(p []byte) (int, error) {
-	if x.status == 0 {
-		x.WriteHeader(http.StatusOK)
-	}
-	n, err := x.ResponseWriter.Write(p)
-	x.sent += int64(n)
-	return n, err
-}
-
-// WriteString counts the bytes written, without converting s to []byte
-// when the underlying writer takes strings.
-func (x *exchange) WriteString(s string) (int, error) {
-	if x.status == 0 {
-		x.WriteHeader(http.StatusOK)
-	}
-	n, err := io.WriteString(x.ResponseWriter, s)
-	x.sent += int64(n)
-	return n, err
-}
-
-// Unwrap returns the underlying ResponseWriter, for http.ResponseController.
-func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 // countingBody counts the request body bytes read through it. It replaces
 // r.Body for the whole request; it never copies, so PutSnapshotBlock's

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/inflight"
+	"github.com/ebsd/ebsd/internal/reqmetrics"
 	"github.com/ebsd/ebsd/internal/snapshot"
 	"github.com/ebsd/ebsd/internal/throttle"
 )
@@ -85,7 +87,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	date    dateCache
 	limits  TransferLimits
-	busy    *inFlight
+	busy    *inflight.Bound
 	ops     map[string]operation // route pattern -> operation, to name a refused request
 
 	// accessLevel is the level of the access log lines.
@@ -113,7 +115,7 @@ func New(opts Options) (*Handler, error) {
 		now:    opts.Now,
 		mux:    http.NewServeMux(),
 		limits: opts.Transfer.WithDefaults(),
-		busy:   newInFlight(opts.MaxInFlight),
+		busy:   inflight.New(opts.MaxInFlight, DefaultMaxInFlight),
 		ops:    make(map[string]operation),
 
 		accessLevel: opts.AccessLogLevel,
@@ -125,16 +127,11 @@ func New(opts Options) (*Handler, error) {
 		h.now = time.Now
 	}
 	h.throttle = opts.Throttle
-	m, err := newMetrics(opts.Registerer)
+	m, err := newMetrics(opts.Registerer, h.busy)
 	if err != nil {
 		return nil, err
 	}
 	h.metrics = m
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(h.busy.collector()); err != nil {
-			return nil, fmt.Errorf("api: register metrics: %w", err)
-		}
-	}
 
 	// One route per operation (spec §3). The catch-all makes every other
 	// method or path an UnknownOperationException instead of the mux's
@@ -155,7 +152,7 @@ func New(opts Options) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	t := newTransfer(w, r, h.limits, start)
-	x := &exchange{ResponseWriter: t.writer(), id: newRequestID(), remote: r.RemoteAddr}
+	x := &exchange{Writer: reqmetrics.Writer{ResponseWriter: t.writer()}, id: newRequestID(), remote: r.RemoteAddr}
 	x.setHeader(hdrRequestID, x.id)
 	x.setHeader(hdrDate, h.date.format(h.now()))
 	x.body.rc = t.body()
@@ -184,11 +181,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Before authentication, which may read a body: a refused request
 	// costs nothing but its headers.
-	if !h.busy.acquire() {
+	if !h.busy.Acquire() {
 		h.refuseBusy(x, r)
 		return
 	}
-	defer h.busy.release()
+	defer h.busy.Release()
 	h.mux.ServeHTTP(x, r)
 }
 
@@ -248,14 +245,14 @@ func (h *Handler) unknownOperation(x *exchange, r *http.Request) {
 
 // finish records the metrics and access log of a served request.
 func (h *Handler) finish(x *exchange, r *http.Request, d time.Duration) {
-	if x.status == 0 {
+	if x.Status == 0 {
 		// Nothing was written: net/http will send an empty 200.
-		x.status = http.StatusOK
+		x.Status = http.StatusOK
 	}
 	outcome := x.outcome
 	if outcome == "" {
 		outcome = outcomeSuccess
 	}
-	h.metrics.observe(x.op, outcome, d, x.body.n, x.sent)
+	h.metrics.requests.Observe(int(x.op), outcome, d, x.body.n, x.Sent)
 	h.logAccess(r.Context(), x, outcome, d)
 }

@@ -43,24 +43,25 @@ func TestTransferLimitsWithDefaults(t *testing.T) {
 	}
 }
 
-// TestInFlightBound checks the slot count: never above the bound, and a
-// released slot can be taken again.
-func TestInFlightBound(t *testing.T) {
-	f := newInFlight(2)
-	if !f.acquire() || !f.acquire() {
-		t.Fatal("could not take the two slots")
-	}
-	if f.acquire() {
-		t.Fatal("took a third slot of two")
-	}
-	f.release()
-	if !f.acquire() {
-		t.Fatal("could not take a released slot")
-	}
-	if n := f.n.Load(); n != 2 {
-		t.Fatalf("%d in flight, want 2", n)
-	}
-	if newInFlight(0).max != DefaultMaxInFlight {
-		t.Error("0 does not mean the default")
+// TestMaxInFlightDefault: a MaxInFlight left zero bounds the requests at
+// DefaultMaxInFlight, a set one at its value. (The bound itself is tested
+// in package inflight.)
+func TestMaxInFlightDefault(t *testing.T) {
+	for _, tc := range []struct {
+		max  int
+		want int64
+	}{{0, DefaultMaxInFlight}, {-1, DefaultMaxInFlight}, {3, 3}} {
+		h, err := New(Options{Service: stubService{}, Auth: stubAuth{}, MaxInFlight: tc.max})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := h.busy.Max(); got != tc.want {
+			t.Errorf("MaxInFlight %d: bound %d, want %d", tc.max, got, tc.want)
+		}
 	}
 }
+
+// stubService and stubAuth satisfy the interfaces of Options; calling
+// them panics.
+type stubService struct{ Service }
+type stubAuth struct{ Authenticator }

@@ -23,11 +23,11 @@ func (h *Handler) logAccess(ctx context.Context, x *exchange, outcome string, d 
 		slog.String("request_id", x.id),
 		slog.String("api", x.api.String()),
 		slog.String("operation", x.op.String()),
-		slog.Int("status", x.status),
+		slog.Int("status", x.Status),
 		slog.String("error_type", errorType),
 		slog.String("account", x.account),
 		slog.Int64("received_bytes", x.received),
-		slog.Int64("sent_bytes", x.sent),
+		slog.Int64("sent_bytes", x.Sent),
 		slog.Duration("duration", d),
 		slog.String("remote_addr", x.remote),
 	)

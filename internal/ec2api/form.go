@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ebsd/ebsd/internal/sigv4"
 )
 
 // form is a request body in application/x-www-form-urlencoded, decoded
@@ -275,15 +277,5 @@ func errMalformedForm() error {
 // error message.
 const maxEcho = 128
 
-// echo returns s cut to about maxEcho bytes at a rune boundary, for
-// quoting in a message.
-func echo(s string) string {
-	if len(s) <= maxEcho {
-		return s
-	}
-	n := maxEcho
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
+// echo returns s clipped to maxEcho bytes, for quoting in a message.
+func echo(s string) string { return sigv4.Clip(s, maxEcho) }

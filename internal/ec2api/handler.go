@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/inflight"
+	"github.com/ebsd/ebsd/internal/reqmetrics"
 	"github.com/ebsd/ebsd/internal/sigv4"
 	"github.com/ebsd/ebsd/internal/snapshot"
 	"github.com/ebsd/ebsd/internal/throttle"
@@ -78,8 +80,8 @@ type Handler struct {
 	log         *slog.Logger
 	accessLevel slog.Level
 	throttle    *throttle.Limiter
-	metrics     *metrics
-	busy        *inFlight
+	metrics     *reqmetrics.Ops
+	busy        *inflight.Bound
 	maxBody     int64
 	bodyTimeout time.Duration
 	// One verifier per SigV4 service: each checks that the credential
@@ -106,7 +108,7 @@ func New(opts Options) (*Handler, error) {
 		log:         opts.Logger,
 		accessLevel: opts.AccessLogLevel,
 		throttle:    opts.Throttle,
-		busy:        newInFlight(opts.MaxInFlight),
+		busy:        inflight.New(opts.MaxInFlight, DefaultMaxInFlight),
 		maxBody:     opts.MaxBody,
 		bodyTimeout: opts.BodyTimeout,
 	}
@@ -133,7 +135,7 @@ func New(opts Options) (*Handler, error) {
 // ServeHTTP serves one request to POST /.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	x := &exchange{ResponseWriter: w, id: uuid.NewString(), remote: r.RemoteAddr}
+	x := &exchange{Writer: reqmetrics.Writer{ResponseWriter: w}, id: uuid.NewString(), remote: r.RemoteAddr}
 	x.Header().Set("X-Amzn-Requestid", x.id)
 	defer func() {
 		if v := recover(); v != nil {
@@ -145,13 +147,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.finish(r.Context(), x, time.Since(start))
 	}()
-	if !h.busy.acquire() {
+	if !h.busy.Acquire() {
 		x.Header().Set("Connection", "close")
 		x.api = apiFromScope(r)
 		h.writeError(r.Context(), x, wireErr(fUnavailable, "The server is serving as many requests as it allows; retry later."))
 		return
 	}
-	defer h.busy.release()
+	defer h.busy.Release()
 	h.serve(x, r)
 }
 
@@ -348,7 +350,7 @@ func (h *Handler) writeError(ctx context.Context, x *exchange, err error) {
 		h.log.LogAttrs(ctx, slog.LevelError, "request failed",
 			slog.String("request_id", x.id), slog.String("operation", x.op.String()), slog.Any("error", err))
 	}
-	if x.status != 0 {
+	if x.Status != 0 {
 		return // a panic after the answer started: nothing more can be sent
 	}
 	var doc []byte
@@ -364,13 +366,13 @@ func (h *Handler) writeError(ctx context.Context, x *exchange, err error) {
 
 // finish records the metrics and access log of a served request.
 func (h *Handler) finish(ctx context.Context, x *exchange, d time.Duration) {
-	if x.status == 0 {
-		x.status = http.StatusOK
+	if x.Status == 0 {
+		x.Status = http.StatusOK
 	}
 	outcome := x.outcome
 	if outcome == "" {
 		outcome = outcomeSuccess
 	}
-	h.metrics.observe(x.op, outcome, d, x.received, x.sent)
+	h.metrics.Observe(int(x.op), outcome, d, x.received, x.Sent)
 	h.logAccess(ctx, x, outcome, d)
 }

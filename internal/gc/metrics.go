@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebsd/ebsd/internal/reqmetrics"
 )
 
 // metrics are the collector's Prometheus metrics.
@@ -17,6 +19,8 @@ type metrics struct {
 	garbage   prometheus.Gauge
 }
 
+// newMetrics creates the metrics and registers them all on reg, or none,
+// unless reg is nil.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,12 +47,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.runs.WithLabelValues("ok")
 	m.runs.WithLabelValues("error")
-	if reg != nil {
-		for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastRun, m.swept, m.reclaimed, m.live, m.garbage} {
-			if err := reg.Register(c); err != nil {
-				return nil, fmt.Errorf("gc: register metrics: %w", err)
-			}
-		}
+	err := reqmetrics.Register(reg, m.runs, m.duration, m.lastRun, m.swept, m.reclaimed, m.live, m.garbage)
+	if err != nil {
+		return nil, fmt.Errorf("gc: register metrics: %w", err)
 	}
 	return m, nil
 }

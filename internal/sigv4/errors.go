@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 )
@@ -22,18 +21,8 @@ const (
 // error message, so a huge header cannot make a huge error.
 const maxEcho = 64
 
-// echo returns s shortened to about maxEcho bytes, at a rune boundary,
-// for quoting in a message.
-func echo(s string) string {
-	if len(s) <= maxEcho {
-		return s
-	}
-	n := maxEcho
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "..."
-}
+// echo returns s clipped to maxEcho bytes, for quoting in a message.
+func echo(s string) string { return Clip(s, maxEcho) }
 
 func errMissingAuth() error {
 	return &ebs.Error{Kind: ebs.KindMissingAuth, Message: msgMissingAuth, Err: &Failure{Cause: CauseMissing}}
