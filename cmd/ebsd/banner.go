@@ -32,6 +32,7 @@ type banner struct {
 // write prints the banner.
 func (b banner) write(w io.Writer) {
 	fmt.Fprintf(w, "ebsd is serving the EBS direct APIs at %s (region %s, data in %s)\n", b.Endpoint, b.Region, b.DataDir)
+	fmt.Fprintf(w, "and, at the same endpoint, the EC2 snapshot calls (aws ec2 describe-snapshots, delete-snapshot, copy-snapshot, tags) and STS GetCallerIdentity.\n")
 	var paste []string
 	switch {
 	case b.Created != nil && b.Terminal:

@@ -36,10 +36,10 @@ func runCommand(t *testing.T, home string, args ...string) (string, int) {
 	return out.String(), 0
 }
 
-// TestCheckFindsDamage writes a snapshot, then runs ebsd check: clean on
-// an intact store; refused beside a running server; and, after a byte of
-// the block's stored copy is flipped, -read-data reports the block and
-// exits 1.
+// TestCheckFindsDamage writes a snapshot, then runs ebsd gc and ebsd
+// check: refused beside a running server; clean on an intact store; and,
+// after a byte of the block's stored copy is flipped, -read-data reports
+// the block and exits 1.
 func TestCheckFindsDamage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a process")
@@ -56,7 +56,12 @@ func TestCheckFindsDamage(t *testing.T) {
 	}
 	p.stop(t)
 
-	out, code := runCommand(t, home, "check", "-read-data", "-data-dir", dataDir)
+	// A collection keeps the completed snapshot's block.
+	out, code := runCommand(t, home, "gc", "-data-dir", dataDir)
+	if code != 0 || !strings.Contains(out, "snapshots 1 (1 kept with their blocks)") || !strings.Contains(out, "1 live") {
+		t.Fatalf("gc: exit %d, output:\n%s", code, out)
+	}
+	out, code = runCommand(t, home, "check", "-read-data", "-data-dir", dataDir)
 	if code != 0 || !strings.Contains(out, "no problems found") || !strings.Contains(out, "1 stored blocks read and verified") {
 		t.Fatalf("check of an intact store: exit %d, output:\n%s", code, out)
 	}

@@ -68,7 +68,11 @@ const usageIntro = `Usage: ebsd [flags]
 
 ebsd is a self-hostable server for the Amazon EBS direct APIs: StartSnapshot,
 PutSnapshotBlock, CompleteSnapshot, GetSnapshotBlock, ListSnapshotBlocks and
-ListChangedBlocks. Point an AWS SDK or the AWS CLI at it with an endpoint
+ListChangedBlocks, and, on the same listener, the EC2 snapshot calls
+(DescribeSnapshots, DeleteSnapshot, CopySnapshot, CreateTags, DeleteTags,
+DescribeTags, DescribeRegions) and STS GetCallerIdentity. Deleted snapshots'
+space comes back in a garbage collector that runs every -gc-interval.
+Point an AWS SDK or the AWS CLI at it with an endpoint
 override (for example --endpoint-url http://127.0.0.1:8450) and sign requests
 with an access key from the credentials file. "ebsd kms-key" manages the
 local master keys that stand in for AWS KMS (run "ebsd kms-key -h").

@@ -62,6 +62,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	}
 	start := time.Now()
 	minLive := cmp.Or(opts.MinLive, defaultMinLive)
+	s.retireSparseActive(res, minLive)
 	srcs, err := s.chooseSources(res, minLive, opts.MaxBytes)
 	if err != nil {
 		return rep, err
@@ -98,6 +99,36 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	}
 	s.log.Info("packblocks: compaction", attrs...)
 	return rep, nil
+}
+
+// retireSparseActive ends appends to the active pack when the sweep found
+// it mostly dead, so that it becomes a complete pack that this or the next
+// Compact can take: otherwise the dead bytes of the pack being written (up
+// to Options.PackSize, 128 MiB by default) would stay until it filled,
+// and deleting everything would not give the space back. Its fraction is
+// measured against its size when the sweep started, which the sweep's live
+// bytes belong to; entries appended since are live and merely get copied.
+// A pack with little dead data is left alone, so that collections do not
+// cut packs short for nothing.
+func (s *Store) retireSparseActive(res *sweepResult, minLive float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.active
+	if p == nil {
+		return
+	}
+	size, ok := res.packs[p.id]
+	if !ok {
+		return // started after the sweep: all of it is live
+	}
+	live := res.bytes(p.id, int64(pack.EntryHeaderSize))
+	dead := size - pack.FileHeaderSize - live
+	if float64(live) >= minLive*float64(size) || dead < min(s.opts.PackSize/4, 4<<20) {
+		return
+	}
+	s.log.Info("packblocks: ending the pack being written, to compact it", "pack", p.id,
+		"size", size, "live_bytes", live)
+	s.retireLocked(p)
 }
 
 // chooseSources picks the packs to compact (see Compact), in order.
