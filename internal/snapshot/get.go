@@ -39,6 +39,15 @@ func (s *Service) GetSnapshotBlock(ctx context.Context, in GetBlockInput) (*GetB
 	buf := s.getBuf()
 	release := func() { s.putBuf(buf) }
 	data, err := s.loadBlock(ctx, snap, store.BlockRef{Digest: claims.Digest, Key: claims.Key}, (*buf)[:0])
+	if errors.Is(err, store.ErrNotFound) {
+		// The snapshot may have been deleted, and its blocks collected,
+		// since readable() passed: then the read comes after the delete,
+		// and the snapshot does not exist (docs/gc.md §3.6). A block
+		// missing from a snapshot that still exists is the server's fault.
+		if _, rerr := s.readable(ctx, opGet, in.AccountID, in.SnapshotID); rerr != nil {
+			err = rerr
+		}
+	}
 	if err != nil {
 		release()
 		return nil, err

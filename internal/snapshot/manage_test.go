@@ -10,6 +10,8 @@ import (
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/snapshot"
+	"github.com/ebsd/ebsd/internal/store"
+	"github.com/ebsd/ebsd/internal/store/memstore"
 )
 
 const (
@@ -481,4 +483,46 @@ func TestCopySnapshotRewrap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// vanishingBlocks is a BlockStore whose Get first runs onGet, then
+// answers ErrNotFound: a collection that swept the block between the
+// read's lookup and its load.
+type vanishingBlocks struct {
+	store.BlockStore
+	onGet func()
+}
+
+func (v *vanishingBlocks) Get(ctx context.Context, key ebs.Digest, dst []byte) ([]byte, error) {
+	if v.onGet != nil {
+		v.onGet()
+		return nil, store.ErrNotFound
+	}
+	return v.BlockStore.Get(ctx, key, dst)
+}
+
+// TestGetRacingDeleteIs404: a GetSnapshotBlock whose snapshot is deleted
+// and collected while it reads answers 404, as if it came after the
+// delete, not 500; a block missing from a live snapshot stays a 500.
+func TestGetRacingDeleteIs404(t *testing.T) {
+	blocks := &vanishingBlocks{BlockStore: memstore.NewBlocks()}
+	svc, err := snapshot.New(context.Background(), snapshot.Options{Meta: memstore.NewMeta(), Blocks: blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, clock: &clock{t: time.Now()}}
+	id := f.completed(t, "", map[int][]byte{0: payload("x")})
+	tok := f.list(t, id)[0]
+	get := func() error {
+		_, err := svc.GetSnapshotBlock(context.Background(), snapshot.GetBlockInput{AccountID: account, SnapshotID: id, BlockIndex: "0", BlockToken: &tok})
+		return err
+	}
+	blocks.onGet = func() {}
+	wantKind(t, get(), ebs.KindInternal, "", "missing or damaged")
+	blocks.onGet = func() {
+		if err := svc.DeleteSnapshot(context.Background(), snapshot.DeleteInput{AccountID: account, SnapshotID: &id}); err != nil {
+			t.Error(err)
+		}
+	}
+	wantKind(t, get(), ebs.KindNotFound, ebs.ReasonSnapshotNotFound, id)
 }
