@@ -8,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ebsd/ebsd/internal/gc"
-	"github.com/ebsd/ebsd/internal/store"
 )
 
 // gcFirstRun is how long after start-up the first collection runs: late
@@ -28,15 +27,9 @@ type GCOptions struct {
 
 // newCollector returns the collector over the server's stores.
 func (s *Server) newCollector(reg prometheus.Registerer) (*gc.Collector, error) {
-	// TODO(lead): direct once both stores implement the interfaces.
-	meta, ok := any(s.meta).(store.MetaCollector)
-	blocks, ok2 := any(s.blocks).(store.Collectable)
-	if !ok || !ok2 {
-		return nil, nil
-	}
 	c, err := gc.New(gc.Options{
-		Meta:            meta,
-		Blocks:          blocks,
+		Meta:            s.meta,
+		Blocks:          s.blocks,
 		Drain:           s.service.DrainWrites,
 		MinLive:         s.opts.GC.MinLive,
 		MaxCompactBytes: s.opts.GC.CompactBytes,
@@ -50,16 +43,11 @@ func (s *Server) newCollector(reg prometheus.Registerer) (*gc.Collector, error) 
 }
 
 // Collect runs one garbage collection now (ebsd gc, tests).
-func (s *Server) Collect(ctx context.Context) (gc.Report, error) {
-	if s.gc == nil {
-		return gc.Report{}, fmt.Errorf("this build's stores cannot collect garbage")
-	}
-	return s.gc.Collect(ctx)
-}
+func (s *Server) Collect(ctx context.Context) (gc.Report, error) { return s.gc.Collect(ctx) }
 
 // runCollector collects every GC.Interval until ctx is done.
 func (s *Server) runCollector(ctx context.Context) {
-	if s.opts.GC.Interval <= 0 || s.gc == nil {
+	if s.opts.GC.Interval <= 0 {
 		return
 	}
 	first := min(gcFirstRun, s.opts.GC.Interval)

@@ -86,8 +86,9 @@ type MetaCollector interface {
 
 	// PurgeSnapshot removes what nothing needs any more, as the collector
 	// found from a MarkView: a StateDeleted snapshot's mappings and then
-	// its record; a StateError snapshot's mappings only (its record stays
-	// listed, as AWS lists failed snapshots until they are deleted). It
+	// its record; a StateError snapshot's mappings and LastActivity only
+	// (its record stays listed, as AWS lists failed snapshots until they
+	// are deleted). It
 	// returns ErrNotWritable, removing nothing, for a snapshot in any
 	// other state, and nil for one already purged. A crash part-way
 	// leaves a snapshot the next PurgeSnapshot finishes.
@@ -95,7 +96,8 @@ type MetaCollector interface {
 }
 
 // MarkView is a consistent read-only view of a MetaStore (see
-// MetaCollector.MarkView). Close releases it.
+// MetaCollector.MarkView). Close releases it: the store's Close may wait
+// for it. Its methods return ErrClosed after Close.
 type MarkView interface {
 	// Snapshots calls fn for every record in the view, tombstones
 	// included, in no particular order, until fn returns false or an

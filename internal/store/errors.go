@@ -15,7 +15,8 @@ var (
 	ErrLimit = errors.New("store: limit of pending snapshots reached")
 
 	// ErrNotWritable means PutBlock found the snapshot not in StatePending
-	// or StateCopying.
+	// or StateCopying, UpdateSnapshot was asked to move a snapshot out of
+	// StateDeleted, or PurgeSnapshot found a snapshot it may not purge.
 	ErrNotWritable = errors.New("store: snapshot does not accept writes")
 
 	// ErrCorrupt means stored data failed its integrity check.

@@ -62,6 +62,9 @@ type MetaStore interface {
 	// drops the snapshot from its owner's ListSnapshots index, and from
 	// the pending count when it was pending, in the same atomic write.
 	// Block mappings stay: a tombstone's children still read through it.
+	// A change of State away from StateDeleted is refused with
+	// ErrNotWritable, storing nothing. fn must not call CreateSnapshot
+	// with id as the parent or copy source (a backend may hold id's lock).
 	UpdateSnapshot(ctx context.Context, id string, fn func(*Snapshot) error) (Snapshot, error)
 
 	// ScanSnapshots calls fn for every snapshot in one of the given states

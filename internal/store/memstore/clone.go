@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/ebsd/ebsd/internal/store"
@@ -24,3 +25,6 @@ func cloneIdempotency(r store.Idempotency) store.Idempotency {
 	r.Response = slices.Clone(r.Response)
 	return r
 }
+
+// cloneBlocks copies a snapshot's mappings; BlockRefs are values.
+func cloneBlocks(b map[int32]store.BlockRef) map[int32]store.BlockRef { return maps.Clone(b) }

@@ -14,10 +14,11 @@ import (
 // Meta is an in-memory store.MetaStore. Create it with NewMeta.
 //
 // One mutex guards all maps. Each snapshot also has a RWMutex that
-// PutBlock holds for reading and UpdateSnapshot for writing, as the
-// persistent backends do, so that fn runs without the map mutex (it may call
-// the store, except PutBlock or UpdateSnapshot on the same snapshot) while
-// still excluding writes to its snapshot.
+// PutBlock holds for reading and UpdateSnapshot and PurgeSnapshot for
+// writing, as the persistent backends do, so that fn runs without the map
+// mutex (it may call the store, except PutBlock, UpdateSnapshot or
+// PurgeSnapshot on the same snapshot) while still excluding writes to its
+// snapshot.
 type Meta struct {
 	secretMu sync.Mutex // serializes Secret, so generate runs once per name
 
@@ -189,15 +190,26 @@ func (m *Meta) UpdateSnapshot(_ context.Context, id string, fn func(*store.Snaps
 	defer e.writeMu.Unlock()
 
 	// Holding writeMu, no PutBlock of the snapshot is in flight: the
-	// activity fn sees is final until the update is stored.
+	// activity fn sees is final until the update is stored. Nor is a
+	// PurgeSnapshot, but one may have removed the entry before.
 	m.mu.Lock()
+	if m.snapshots[id] != e {
+		m.mu.Unlock()
+		return store.Snapshot{}, errNoSnapshot("UpdateSnapshot", id)
+	}
 	s := e.snapshot()
 	m.mu.Unlock()
+	was := s.State
 	if err := fn(&s); err != nil {
 		return store.Snapshot{}, err
 	}
 	if s.ID != id {
 		return store.Snapshot{}, fmt.Errorf("memstore: UpdateSnapshot: fn changed ID %q to %q", id, s.ID)
+	}
+	if was == store.StateDeleted && s.State != store.StateDeleted {
+		// Deleted is terminal: the collector's roots and purges rely on it.
+		return store.Snapshot{}, fmt.Errorf("memstore: UpdateSnapshot %q: a deleted snapshot cannot become %s: %w",
+			id, s.State, store.ErrNotWritable)
 	}
 
 	m.mu.Lock()

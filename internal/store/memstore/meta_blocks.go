@@ -25,6 +25,9 @@ func (m *Meta) PutBlock(_ context.Context, id string, index int32, ref store.Blo
 	if m.closed {
 		return errClosed("PutBlock")
 	}
+	if m.snapshots[id] != e {
+		return errNoSnapshot("PutBlock", id) // purged while this call waited
+	}
 	if st := e.record.State; st != store.StatePending && st != store.StateCopying {
 		return fmt.Errorf("memstore: PutBlock: snapshot %q is %s: %w", id, e.record.State, store.ErrNotWritable)
 	}

@@ -54,8 +54,11 @@ func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.
 // activity returns the time of the last PutBlock on snapshot id, or the
 // zero time when it has none. Read under the snapshot's stripe lock, it is
 // final until the lock is released.
-func (s *Store) activity(id string) (time.Time, error) {
-	v, err := s.get(activityKey(id))
+func (s *Store) activity(id string) (time.Time, error) { return activityIn(s.db, id) }
+
+// activityIn is Store.activity reading from r.
+func activityIn(r pebble.Reader, id string) (time.Time, error) {
+	v, err := get(r, activityKey(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return time.Time{}, nil
 	}
@@ -77,13 +80,14 @@ func (s *Store) OwnBlocks(ctx context.Context, id string, start int32, fn func(s
 	}
 	defer s.gate.leave()
 	cb := &callback[store.IndexedRef]{fn: fn}
-	return cb.result("OwnBlocks", s.ownBlocks(ctx, id, start, cb.call))
+	return cb.result("OwnBlocks", ownBlocks(ctx, s.db, id, start, cb.call))
 }
 
-// ownBlocks calls fn on the W entries of snapshot id from start.
-func (s *Store) ownBlocks(ctx context.Context, id string, start int32, fn func(store.IndexedRef) (bool, error)) error {
+// ownBlocks calls fn on the W entries of snapshot id from start, read
+// from r: the database, or a MarkView's Pebble snapshot of it.
+func ownBlocks(ctx context.Context, r pebble.Reader, id string, start int32, fn func(store.IndexedRef) (bool, error)) error {
 	prefix := writePrefix(id)
-	return s.scan(ctx, appendIndex(prefix, start), prefixEnd(prefix), func(key, value []byte) (bool, error) {
+	return scan(ctx, r, appendIndex(prefix, start), prefixEnd(prefix), func(key, value []byte) (bool, error) {
 		if len(key) != len(prefix)+4 {
 			return false, fmt.Errorf("write key %x: %w", key, store.ErrCorrupt)
 		}

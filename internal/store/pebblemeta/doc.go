@@ -41,7 +41,14 @@
 // written in the same batch as the record (indexes.go), so the upgrade
 // from an older format rebuilds them from the records (upgrade.go).
 // Deleting a snapshot keeps its record, W, L and A keys: a tombstone's
-// children still read through them.
+// children still read through them. PurgeSnapshot removes them once the
+// collector found that nothing does (purge.go): the W and L keys first,
+// in batches, then the record with its index keys, so a crash part-way
+// leaves a record the next purge finishes. A failed snapshot loses its W,
+// L and A keys and keeps its record.
+//
+// MarkView is a Pebble snapshot of the whole database (mark_view.go): the
+// collector reads records and W keys of one instant through it.
 //
 // # Concurrency
 //
@@ -62,16 +69,17 @@
 // completed to its commit, so an UpdateSnapshot that deletes the parent
 // commits either before the check or after the child. The order in which
 // locks are taken is: the stripes, in ascending stripe order (two at most,
-// read-locked, by CreateSnapshot; one, write-locked, by UpdateSnapshot;
-// one, read-locked, by PutBlock), then createMu. No call takes a stripe
-// while it holds createMu, and none takes a second stripe while it holds
-// one write-locked, so there is no cycle. The new snapshot's own stripe is
-// not locked.
+// read-locked, by CreateSnapshot; one, write-locked, by UpdateSnapshot
+// and by each batch of PurgeSnapshot; one, read-locked, by PutBlock), then
+// createMu. No call takes a stripe while it holds createMu, and none takes
+// a second stripe while it holds one write-locked, so there is no cycle.
+// The new snapshot's own stripe is not locked.
 //
-// Close waits for the calls in flight, so it must not be called from a
-// callback of the store's own methods; UpdateSnapshot's fn must not call
-// PutBlock, UpdateSnapshot or CreateSnapshot (it holds a stripe lock that
-// another snapshot, or the child's parent, may share).
+// Close waits for the calls in flight and for open MarkViews, so it must
+// not be called from a callback of the store's own methods; UpdateSnapshot's
+// fn must not call PutBlock, UpdateSnapshot, CreateSnapshot or
+// PurgeSnapshot (it holds a stripe lock that another snapshot, or the
+// child's parent, may share).
 //
 // # A full disk
 //

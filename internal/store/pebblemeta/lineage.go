@@ -32,7 +32,7 @@ func (s *Store) ViewBlocks(ctx context.Context, chain []string, start int32, lim
 
 	var out []store.IndexedRef
 	if len(chain) == 1 {
-		err = s.ownBlocks(ctx, head.ID, start, func(r store.IndexedRef) (bool, error) {
+		err = ownBlocks(ctx, s.db, head.ID, start, func(r store.IndexedRef) (bool, error) {
 			out = append(out, r)
 			return len(out) < limit, nil
 		})

@@ -10,8 +10,14 @@ import (
 // scan calls visit on each key in [lower, upper) and its value, in order,
 // until visit returns false or an error, which scan returns as is. The
 // key and value are valid only during the call.
-func (s *Store) scan(ctx context.Context, lower, upper []byte, visit func(key, value []byte) (bool, error)) (err error) {
-	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+func (s *Store) scan(ctx context.Context, lower, upper []byte, visit func(key, value []byte) (bool, error)) error {
+	return scan(ctx, s.db, lower, upper, visit)
+}
+
+// scan is Store.scan reading from r: the database, or a Pebble snapshot
+// of it (a MarkView).
+func scan(ctx context.Context, r pebble.Reader, lower, upper []byte, visit func(key, value []byte) (bool, error)) (err error) {
+	it, err := r.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}

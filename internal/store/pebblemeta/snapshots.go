@@ -118,10 +118,11 @@ func (s *Store) GetSnapshot(ctx context.Context, id string) (store.Snapshot, err
 }
 
 // UpdateSnapshot implements store.MetaStore. fn runs with the lock of id's
-// stripe held, so it must not call PutBlock, UpdateSnapshot or
-// CreateSnapshot; that lock also keeps PutBlock from moving the last
-// activity fn is given, and CreateSnapshot from adding a child to a parent
-// fn deletes. The record's index keys move with it in the same batch
+// stripe held, so it must not call PutBlock, UpdateSnapshot,
+// CreateSnapshot or PurgeSnapshot; that lock also keeps PutBlock from
+// moving the last activity fn is given, CreateSnapshot from adding a child
+// to a parent fn deletes, and PurgeSnapshot from removing the record fn
+// was given. The record's index keys move with it in the same batch
 // (indexes.go): a deleted snapshot leaves its owner's D and O keys.
 func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
 	if err := s.enterWrite("UpdateSnapshot"); err != nil {
@@ -150,6 +151,12 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	}
 	if snap.ID != id {
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot: fn changed ID %q to %q", id, snap.ID)
+	}
+	if was.State == store.StateDeleted && snap.State != store.StateDeleted {
+		// Deleted is terminal: the collector's roots and purges rely on it
+		// (docs/gc.md §5), and the record has left its indexes for good.
+		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot %q: a deleted snapshot cannot become %s: %w",
+			id, snap.State, store.ErrNotWritable)
 	}
 	snap.LastActivity = activity // the A key is the truth; fn cannot move it
 	rec, err := encodeSnapshot(snap)

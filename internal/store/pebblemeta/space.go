@@ -188,6 +188,11 @@ func (sp *space) stop() {
 // reopenWritable replaces the read-only database with a writable one, with
 // no call in flight. It reports false when it should be tried again later.
 func (s *Store) reopenWritable() bool {
+	if s.views.Load() > 0 {
+		// A collector's mark holds a view of the database, perhaps for
+		// minutes: pausing every call to wait for it would only time out.
+		return false
+	}
 	log := s.opts.Logger
 	var (
 		err  error

@@ -284,3 +284,95 @@ func TestOpenGivesUpWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestMarkViewOnAFullDisk checks a MarkView of a store opened read-only:
+// it reads; PurgeSnapshot is refused like any write; once space is freed,
+// the store is not reopened under the open view (which Pebble forbids)
+// and calls do not stall waiting for such a reopen; once the view is
+// closed, the store becomes writable. Then Close waits for an open view.
+func TestMarkViewOnAFullDisk(t *testing.T) {
+	ctx := t.Context()
+	fs := vfs.NewMem()
+	opts := pebblemeta.Options{Dir: "/data/meta", FS: fs, MinFreeBytes: 1 << 20, Logger: slog.New(slog.DiscardHandler)}
+	s, err := pebblemeta.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSnapshot(ctx, pending("snap-1"), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutBlock(ctx, "snap-1", 3, ref(1), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateSnapshot(ctx, "snap-1", func(r *store.Snapshot) error { r.State = store.StateDeleted; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 4096, TotalBytes: 1 << 30})
+	s, err = pebblemeta.Open(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	v, err := s.MarkView(ctx)
+	if err != nil {
+		t.Fatalf("MarkView of a read-only store: %v", err)
+	}
+	n := 0
+	if err := v.OwnBlocks(ctx, "snap-1", 0, func(store.IndexedRef) (bool, error) { n++; return true, nil }); err != nil || n != 1 {
+		t.Fatalf("MarkView.OwnBlocks of a read-only store: %d blocks, %v", n, err)
+	}
+	isSpaceError(t, "PurgeSnapshot", s.PurgeSnapshot(ctx, "snap-1"), true)
+
+	fs.TestingSetDiskUsage(vfs.DiskUsage{AvailBytes: 1 << 30, TotalBytes: 1 << 30})
+	var slowest time.Duration
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		t0 := time.Now()
+		if _, err := s.GetSnapshot(ctx, "snap-1"); err != nil {
+			t.Fatal(err)
+		}
+		slowest = max(slowest, time.Since(t0))
+	}
+	if slowest > time.Second {
+		t.Errorf("a GetSnapshot took %v while a MarkView was open on a store with space again: a reopen paused it", slowest)
+	}
+	isSpaceError(t, "PurgeSnapshot with a view open", s.PurgeSnapshot(ctx, "snap-1"), true)
+	if err := v.OwnBlocks(ctx, "snap-1", 0, func(store.IndexedRef) (bool, error) { return true, nil }); err != nil {
+		t.Fatalf("MarkView.OwnBlocks after the disk got space: %v", err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	for s.PurgeSnapshot(ctx, "snap-1") != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("still refusing PurgeSnapshot 10 s after the view closed: %v", s.PurgeSnapshot(ctx, "snap-1"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := s.GetSnapshot(ctx, "snap-1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("GetSnapshot after PurgeSnapshot: %v, want ErrNotFound", err)
+	}
+
+	// Close waits for an open view.
+	v, err = s.MarkView(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned %v with a MarkView open", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close after the view closed: %v", err)
+	}
+}

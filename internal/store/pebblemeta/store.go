@@ -76,6 +76,7 @@ type Store struct {
 	writeStates writeStates
 	space       space
 	format      atomic.Int32 // the format version of db; below formatListed only when read-only
+	views       atomic.Int32 // open MarkViews, which a reopen waits for (space.go)
 
 	createMu sync.Mutex // makes CreateSnapshot's check and insert atomic
 	secretMu sync.Mutex // makes Secret's check, generate and insert atomic
@@ -252,8 +253,11 @@ func (s *Store) enterWrite(op string) error {
 }
 
 // get returns a copy of the value of key, or ErrNotFound.
-func (s *Store) get(key []byte) ([]byte, error) {
-	v, closer, err := s.db.Get(key)
+func (s *Store) get(key []byte) ([]byte, error) { return get(s.db, key) }
+
+// get is Store.get reading from r.
+func get(r pebble.Reader, key []byte) ([]byte, error) {
+	v, closer, err := r.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, store.ErrNotFound
 	}

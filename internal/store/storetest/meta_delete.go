@@ -239,3 +239,57 @@ func testMetaDeleteReopen(t *testing.T, env *metaEnv) {
 	metaWantNoSource(t, env, "child of a deleted parent after reopening", metaChild(metaID(7), tomb, store.StatePending))
 	metaWantNoSource(t, env, "copy of a deleted source after reopening", metaWithSource(metaID(8), tomb, "copy source", store.StateCompleted))
 }
+
+// testMetaDeletedIsTerminal checks that UpdateSnapshot refuses to move a
+// tombstone to any other state with ErrNotWritable, storing nothing: not
+// the record, nor its place in ListSnapshots, the scans or the pending
+// count. An update that keeps it deleted is stored.
+func testMetaDeletedIsTerminal(t *testing.T, env *metaEnv) {
+	l := newMetaLineage(env)
+	done := l.add(t, 1, "", store.StateCompleted, 0, 1)
+	pend := l.add(t, 2, "", store.StatePending, 2)
+	live := l.add(t, 3, "", store.StateCompleted, 3)
+	metaDelete(t, env, done)
+	metaDelete(t, env, pend)
+	before := metaReadLineage(t, env, l)
+	states := []store.State{store.StatePending, store.StateCompleting, store.StateCompleted, store.StateError, store.StateCopying}
+	for _, id := range []string{done, pend} {
+		want := metaGet(t, env, id)
+		for _, st := range states {
+			_, err := env.ms.UpdateSnapshot(env.ctx, id, func(s *store.Snapshot) error {
+				s.State, s.Description = st, "resurrected"
+				return nil
+			})
+			if !errors.Is(err, store.ErrNotWritable) {
+				t.Errorf("UpdateSnapshot(deleted %s) to %s: error = %v, want ErrNotWritable", id, st, err)
+			}
+			metaCheckSnapshot(t, "GetSnapshot after a refused resurrection", metaGet(t, env, id), want)
+		}
+		if err := env.ms.PutBlock(env.ctx, id, 9, metaRef("refused", 9), time.Now()); !errors.Is(err, store.ErrNotWritable) {
+			t.Errorf("PutBlock(deleted %s) after refused resurrections: error = %v, want ErrNotWritable", id, err)
+		}
+	}
+	if got, w := metaListIDs(t, env, metaOwner), []string{live}; !slices.Equal(got, w) {
+		t.Errorf("ListSnapshots after refused resurrections = %v, want %v", got, w)
+	}
+	if got, w := metaScanIDs(t, env, store.StateDeleted), []string{done, pend}; !slices.Equal(got, w) {
+		t.Errorf("ScanSnapshots(deleted) after refused resurrections = %v, want %v", got, w)
+	}
+	for _, st := range states {
+		if got := metaScanIDs(t, env, st); len(got) > 0 && !slices.Equal(got, []string{live}) {
+			t.Errorf("ScanSnapshots(%s) after refused resurrections = %v", st, got)
+		}
+	}
+	metaCheckReads(t, "after refused resurrections", l, metaReadLineage(t, env, l), before)
+	metaCheckIndexes(t, env, 10, metaOwner)
+	metaWantCreated(t, env, "no pending snapshot after refused resurrections", metaRoot(metaID(20), store.StatePending), 1)
+
+	// An update that keeps the tombstone deleted is stored.
+	got, err := env.ms.UpdateSnapshot(env.ctx, done, func(s *store.Snapshot) error {
+		s.Description = "still deleted"
+		return nil
+	})
+	if err != nil || got.State != store.StateDeleted || metaGet(t, env, done).Description != "still deleted" {
+		t.Errorf("UpdateSnapshot(deleted %s) keeping it deleted = %+v, %v", done, got, err)
+	}
+}

@@ -19,6 +19,7 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 		t.Fatalf("Close: %v", err)
 	}
 	ms, ctx := env.ms, env.ctx
+	mc := metaCollector(t, env)
 	calls := []struct {
 		name string
 		call func() error
@@ -47,6 +48,8 @@ func testMetaClosed(t *testing.T, env *metaEnv) {
 			_, err := ms.Secret(ctx, "k", func() ([]byte, error) { return []byte("v"), nil })
 			return err
 		}},
+		{"MarkView", func() error { _, err := mc.MarkView(ctx); return err }},
+		{"PurgeSnapshot", func() error { return mc.PurgeSnapshot(ctx, s.ID) }},
 		{"Close", ms.Close},
 	}
 	for _, c := range calls {

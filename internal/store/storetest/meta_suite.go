@@ -95,6 +95,19 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "DeletePendingCount", fn: testMetaDeletePendingCount},
 		{name: "Copying", fn: testMetaCopying},
 		{name: "DeleteReopen", reopen: true, fn: testMetaDeleteReopen},
+		{name: "DeletedIsTerminal", fn: testMetaDeletedIsTerminal},
+
+		// meta_mark_view.go
+		{name: "MarkViewIsSnapshot", fn: testMetaMarkViewIsSnapshot},
+		{name: "MarkViewConcurrent", fn: testMetaMarkViewConcurrent},
+
+		// meta_purge.go
+		{name: "PurgeDeleted", fn: testMetaPurgeDeleted},
+		{name: "PurgeError", fn: testMetaPurgeError},
+		{name: "PurgeRefused", fn: testMetaPurgeRefused},
+		{name: "PurgeLarge", fn: testMetaPurgeLarge},
+		{name: "PurgeRacesUpdate", fn: testMetaPurgeRacesUpdate},
+		{name: "PurgeReopen", reopen: true, fn: testMetaPurgeReopen},
 
 		// meta_list.go
 		{name: "List", fn: testMetaList},
