@@ -93,7 +93,7 @@ func TestKill9DuringCollections(t *testing.T) {
 			}
 			written := map[int32]bool{}
 			for range 1 + rng.IntN(6) {
-				i, k := int32(rng.IntN(16)), rng.IntN(64)
+				i, k := int32(rng.IntN(16)), 32*round+rng.IntN(64) // fresh content each round, so deletes make garbage
 				if err := putContent(ctx, c, id, i, content(k)); err != nil {
 					t.Fatalf("PutSnapshotBlock: %v", err)
 				}
