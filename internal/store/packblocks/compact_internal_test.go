@@ -45,6 +45,9 @@ func TestGetDuringCompaction(t *testing.T) {
 			key := keys[0] // in pack 0
 			wantBlock(t, s, key, blocks[key])
 			paused, resume := make(chan struct{}), make(chan struct{})
+			var resumed sync.Once
+			release := func() { resumed.Do(func() { close(resume) }) }
+			defer release() // a failure below must not leave the Get paused: Close would wait for it
 			var once sync.Once
 			pause := func(k ebs.Digest) {
 				if k == key {
@@ -78,7 +81,9 @@ func TestGetDuringCompaction(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := packFiles(t, dir)[packName(0)]; ok || rep.PacksRemoved != 3 {
+			// Packs 0-2, and the pack being written (3) too when its
+			// retirement, which the sweep's numbers ask for, is done in time.
+			if _, ok := packFiles(t, dir)[packName(0)]; ok || rep.PacksRemoved < 3 {
 				t.Fatalf("Compact = %+v, and pack 0 is still there: want packs 0-2 removed", rep)
 			}
 			if held := deletedPackHandles(t, dir); where == "after open" && len(held) == 0 {
@@ -86,7 +91,7 @@ func TestGetDuringCompaction(t *testing.T) {
 				// below must be able to see that.
 				t.Error("no open handle of a removed pack seen while the Get holds one")
 			}
-			close(resume)
+			release()
 			r := <-got
 			if r.err != nil || !bytes.Equal(r.b, blocks[key]) {
 				t.Errorf("Get during compaction = %d bytes, %v; want the block", len(r.b), r.err)
@@ -284,7 +289,8 @@ func logRecordWith(t *testing.T, logs []byte, text string) map[string]any {
 
 // TestCompactReclaimsSpace fills packs, makes half the keys dead, sweeps
 // and compacts, and checks that the pack bytes on disk fall by the dead
-// bytes outside the active pack, that the report says so, that no handle
+// bytes, those of the pack being written included (Compact ends it when
+// the sweep found it mostly dead), that the report says so, that no handle
 // keeps a removed pack allocated, and that every live key reads back,
 // also after a restart.
 func TestCompactReclaimsSpace(t *testing.T) {
@@ -306,15 +312,12 @@ func TestCompactReclaimsSpace(t *testing.T) {
 		key, _ := gcBlock(seed, 32<<10)
 		wantBlock(t, s, key, blocks[key])
 	}
-	s.mu.Lock()
-	active := s.active.id
-	s.mu.Unlock()
 	for key := range blocks {
 		loc, err := lookup(s.db, key)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !live[key] && loc.pack != active {
+		if !live[key] {
 			deadBytes += pack.EntryHeaderSize + int64(loc.len)
 		}
 	}
@@ -332,13 +335,13 @@ func TestCompactReclaimsSpace(t *testing.T) {
 	}
 	after := packFiles(t, dir)
 	freed := total(before) - total(after)
-	t.Logf("%d packs, %d bytes, %d dead outside the active pack; sweep %+v; compact %+v; after: %d packs, %d bytes",
+	t.Logf("%d packs, %d bytes, %d dead; sweep %+v; compact %+v; after: %d packs, %d bytes",
 		len(before), total(before), deadBytes, sw, rep, len(after), total(after))
 	if slack := int64(len(before)) * pack.FileHeaderSize; freed < deadBytes-slack || freed > deadBytes+slack {
 		t.Errorf("pack files shrank by %d bytes, want the %d dead bytes (± %d)", freed, deadBytes, slack)
 	}
-	if rep.BytesReclaimed != freed || sw.Swept != 24 || rep.PacksRemoved != len(before)-1 {
-		t.Errorf("reports %+v, %+v; want %d bytes reclaimed, 24 swept, %d packs removed", sw, rep, freed, len(before)-1)
+	if rep.BytesReclaimed != freed || sw.Swept != 24 || rep.PacksRemoved != len(before) {
+		t.Errorf("reports %+v, %+v; want %d bytes reclaimed, 24 swept, %d packs removed", sw, rep, freed, len(before))
 	}
 	if held := deletedPackHandles(t, dir); len(held) > 0 {
 		t.Errorf("handles of removed packs still open: %v", held)
