@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PackSize:            cfg.PackSize,
 		MinFreeSpace:        minFreeSpace(cfg.MinFreeSpace),
 		MaxPendingSnapshots: cfg.MaxPendingSnapshots,
+		StorageQuota:        cfg.StorageQuota,
 		Throttle:            quotas,
 		Logger:              logger,
 		AccessLogLevel:      cfg.AccessLogLevel(),

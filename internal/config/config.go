@@ -60,6 +60,10 @@ type Config struct {
 	GCInterval     time.Duration
 	GCMinLive      float64
 	GCCompactBytes int64
+	// StorageQuota is each account's storage quota in bytes of logical
+	// data written, unless credentials.json sets the account's own; 0
+	// means none.
+	StorageQuota int64
 }
 
 // Defaults of the settings that do not depend on the environment.

@@ -147,6 +147,15 @@ func options() []option {
 			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.GCCompactBytes) },
 		},
 		{
+			flag: "storage-quota", env: "EBSD_STORAGE_QUOTA", arg: "size",
+			usage: "Most data each account's snapshots may hold, counted as the logical bytes of the non-zero blocks they " +
+				"wrote (512 KiB each; what a snapshot inherits is its parent's). Beyond it PutSnapshotBlock and " +
+				"StartSnapshot get 402 ServiceQuotaExceededException; deleted snapshots count until the next garbage " +
+				"collection. A \"storage_quota\" in credentials.json overrides it per account. 0 means none.",
+			def:  "0",
+			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.StorageQuota) },
+		},
+		{
 			flag: "pack-size", env: "EBSD_PACK_SIZE", arg: "size",
 			usage: "Target size of the pack files that hold block data, in bytes or with a unit: KiB, MiB, GiB (powers of 1024) or KB, MB, GB (powers of 1000).",
 			def:   FormatSize(DefaultPackSize),

@@ -19,6 +19,10 @@ type Credential struct {
 	AccessKeyID     string
 	SecretAccessKey string
 	AccountID       string
+	// StorageQuota is the account's storage quota in bytes, which
+	// overrides the server's -storage-quota; 0 means none. nil means
+	// the entry sets none (storage_quota.go).
+	StorageQuota *int64
 }
 
 // String returns the key ID and account ID, never the secret.

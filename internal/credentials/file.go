@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -29,13 +30,18 @@ type credentialJSON struct {
 	AccessKeyID     string `json:"access_key_id"`
 	SecretAccessKey string `json:"secret_access_key"`
 	AccountID       string `json:"account_id"`
+	// StorageQuota is a number of bytes or a size string ("100GiB").
+	StorageQuota json.RawMessage `json:"storage_quota,omitempty"`
 }
 
 // encodeFile renders creds as the content of a credentials file.
 func encodeFile(creds []Credential) ([]byte, error) {
 	f := fileJSON{Version: fileVersion, Credentials: make([]credentialJSON, len(creds))}
 	for i, c := range creds {
-		f.Credentials[i] = credentialJSON(c)
+		f.Credentials[i] = credentialJSON{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, AccountID: c.AccountID}
+		if c.StorageQuota != nil {
+			f.Credentials[i].StorageQuota = json.RawMessage(strconv.FormatInt(*c.StorageQuota, 10))
+		}
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -69,7 +75,15 @@ func decodeFile(data []byte) ([]Credential, []string) {
 	}
 	creds := make([]Credential, len(f.Credentials))
 	for i, c := range f.Credentials {
-		creds[i] = Credential(c)
+		creds[i] = Credential{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, AccountID: c.AccountID}
+		if c.StorageQuota != nil {
+			q, err := parseQuota(c.StorageQuota)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("credentials[%d]: storage_quota %s", i, err))
+				continue
+			}
+			creds[i].StorageQuota = &q
+		}
 	}
 	return creds, append(problems, checkCredentials(creds)...)
 }
@@ -79,7 +93,7 @@ func checkCredentials(creds []Credential) []string {
 	if len(creds) == 0 {
 		return []string{`"credentials" is empty; add at least one {"access_key_id", "secret_access_key", "account_id"} entry`}
 	}
-	var problems []string
+	problems := checkQuotas(creds)
 	first := make(map[string]int, len(creds))
 	for i, c := range creds {
 		where := fmt.Sprintf("credentials[%d]", i)
@@ -159,7 +173,7 @@ func describeJSONError(data []byte, err error) string {
 			line, col, field, typ.Value, jsonKind(typ.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json has no typed error for unknown fields.
-		return fmt.Sprintf("%s; the known fields are version, credentials, access_key_id, secret_access_key and account_id",
+		return fmt.Sprintf("%s; the known fields are version, credentials, access_key_id, secret_access_key, account_id and storage_quota",
 			strings.TrimPrefix(err.Error(), "json: "))
 	default:
 		return fmt.Sprintf("invalid JSON: %v", err)

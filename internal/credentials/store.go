@@ -38,7 +38,8 @@ type Store struct {
 // content is one reading of the credentials: never changed once made.
 type content struct {
 	creds    []Credential
-	byKeyID  map[string]int // index into creds
+	byKeyID  map[string]int   // index into creds
+	quotas   map[string]int64 // account ID -> the storage quota its entries set
 	warnings []string
 }
 
@@ -65,6 +66,12 @@ func newStore(path string, creds []Credential, warnings []string) *Store {
 	}
 	for i, cr := range c.creds {
 		c.byKeyID[cr.AccessKeyID] = i
+		if cr.StorageQuota != nil {
+			if c.quotas == nil {
+				c.quotas = make(map[string]int64)
+			}
+			c.quotas[cr.AccountID] = *cr.StorageQuota
+		}
 	}
 	s := &Store{path: path}
 	s.content.Store(c)

@@ -45,6 +45,11 @@ type Report struct {
 	MarkTime    time.Duration
 	SweepTime   time.Duration
 	CompactTime time.Duration
+
+	// UniqueBytes is, per account, the distinct non-zero keys its root
+	// snapshots map × the block size: what it stores, a block shared
+	// with another account counted for both (docs/gc.md §11).
+	UniqueBytes map[string]int64
 }
 
 // Collector collects garbage, one collection at a time.
@@ -157,18 +162,28 @@ func (c *Collector) mark(ctx context.Context, rep *Report) (liveSet, []string, e
 	}
 	roots := rootSet(recs)
 	live := make(liveSet)
-	for id := range roots {
-		err := view.OwnBlocks(ctx, id, 0, func(b store.IndexedRef) (bool, error) {
-			if b.Ref.Digest != ebs.ZeroBlockDigest {
-				live[b.Ref.Key] = struct{}{}
+	unique := make(map[string]int64)
+	// Account by account, so that a key's last account tells whether
+	// this account counted it already.
+	for n, acct := range byAccount(recs, roots) {
+		for _, id := range acct.roots {
+			err := view.OwnBlocks(ctx, id, 0, func(b store.IndexedRef) (bool, error) {
+				if b.Ref.Digest == ebs.ZeroBlockDigest {
+					return true, nil
+				}
+				if last, ok := live[b.Ref.Key]; !ok || last != int32(n) {
+					live[b.Ref.Key] = int32(n)
+					unique[acct.owner] += ebs.BlockSize
+				}
+				return true, nil
+			})
+			if err != nil {
+				return nil, nil, fmt.Errorf("mark: blocks of %s: %w", id, err)
 			}
-			return true, nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("mark: blocks of %s: %w", id, err)
 		}
 	}
 	rep.Snapshots, rep.Roots, rep.LiveKeys = len(recs), len(roots), int64(len(live))
+	rep.UniqueBytes = unique
 	return live, purgeList(recs, roots), nil
 }
 

@@ -1,7 +1,10 @@
 package gc
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,7 +20,13 @@ type metrics struct {
 	reclaimed prometheus.Counter
 	live      prometheus.Gauge
 	garbage   prometheus.Gauge
+	unique    *prometheus.GaugeVec
 }
+
+// maxAccountSeries bounds the accounts ebsd_account_unique_bytes has a
+// series for: the largest ones, so that many small accounts cannot blow
+// up the scrape.
+const maxAccountSeries = 1000
 
 // newMetrics creates the metrics and registers them all on reg, or none,
 // unless reg is nil.
@@ -44,10 +53,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		garbage: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ebsd_gc_garbage_bytes", Help: "Pack bytes holding no live block after the last collection.",
 		}),
+		unique: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "ebsd_account_unique_bytes",
+			Help: "Distinct non-zero blocks an account's snapshots map, in bytes, as the last collection marked them " +
+				"(a block shared with another account counts for both); the largest " + fmt.Sprint(maxAccountSeries) + " accounts.",
+		}, []string{"account"}),
 	}
 	m.runs.WithLabelValues("ok")
 	m.runs.WithLabelValues("error")
-	err := reqmetrics.Register(reg, m.runs, m.duration, m.lastRun, m.swept, m.reclaimed, m.live, m.garbage)
+	err := reqmetrics.Register(reg, m.runs, m.duration, m.lastRun, m.swept, m.reclaimed, m.live, m.garbage, m.unique)
 	if err != nil {
 		return nil, fmt.Errorf("gc: register metrics: %w", err)
 	}
@@ -72,4 +86,22 @@ func (m *metrics) observe(r Report, err error) {
 		garbage = 0
 	}
 	m.garbage.Set(float64(garbage))
+	m.unique.Reset()
+	for acct, n := range largest(r.UniqueBytes, maxAccountSeries) {
+		m.unique.WithLabelValues(acct).Set(float64(n))
+	}
+}
+
+// largest returns the n entries of m with the largest values.
+func largest(m map[string]int64, n int) map[string]int64 {
+	if len(m) <= n {
+		return m
+	}
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Compare(m[b], m[a]) })
+	out := make(map[string]int64, n)
+	for _, k := range keys[:n] {
+		out[k] = m[k]
+	}
+	return out
 }

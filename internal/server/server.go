@@ -59,6 +59,9 @@ type Options struct {
 	MinFreeSpace int64
 	// GC configures the garbage collector.
 	GC GCOptions
+	// StorageQuota is each account's storage quota in bytes (-storage-quota)
+	// unless its entries in Credentials set one; 0 means none.
+	StorageQuota int64
 }
 
 // TransferLimits bound how slowly a request body may arrive and a response
@@ -150,6 +153,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		Keys:                keys,
 		MaxPendingSnapshots: opts.MaxPendingSnapshots,
 		SweepInterval:       opts.SweepInterval,
+		StorageQuota:        storageQuota(opts.Credentials, opts.StorageQuota),
 		Now:                 opts.Now,
 		Logger:              opts.Logger,
 	})

@@ -39,6 +39,14 @@ func (s *Service) PutSnapshotBlock(ctx context.Context, in PutBlockInput) (*PutB
 		return nil, ebs.E(opPut, ebs.KindInvalid, ebs.ReasonInvalidParameterValue,
 			"Unsupported Checksum Algorithm '%s', supported algorithms are SHA256", alg)
 	}
+	// Refused before the body is read, which is what makes a refusal
+	// cheap. A zero block costs no space, so it is never refused; one
+	// whose checksum lies fails the checksum check below.
+	if *in.Checksum != zeroChecksum {
+		if err := s.checkQuota(ctx, opPut, in.AccountID, 1); err != nil {
+			return nil, err
+		}
+	}
 
 	buf := s.getBuf()
 	defer s.putBuf(buf)

@@ -54,6 +54,12 @@ type Options struct {
 	// means one minute.
 	SweepInterval time.Duration
 
+	// StorageQuota returns the storage quota of an account in bytes of
+	// logical data written (quota.go); 0 or less means none. It is asked
+	// at every check, so a quota that changes (credentials.json reloaded)
+	// applies from the next request. nil means no account has a quota.
+	StorageQuota func(accountID string) int64
+
 	Now    func() time.Time // nil = time.Now
 	Logger *slog.Logger     // nil = slog.Default()
 }
@@ -69,6 +75,7 @@ type Service struct {
 	log        *slog.Logger
 	maxPending int
 	sweepEvery time.Duration
+	quota      func(accountID string) int64
 
 	bufs    sync.Pool // *[]byte of blockBufSize
 	ciphers cipherCache
@@ -107,6 +114,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		log:        opts.Logger,
 		maxPending: opts.MaxPendingSnapshots,
 		sweepEvery: opts.SweepInterval,
+		quota:      opts.StorageQuota,
 	}
 	if s.now == nil {
 		s.now = time.Now

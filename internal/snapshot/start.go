@@ -66,6 +66,10 @@ func (s *Service) StartSnapshot(ctx context.Context, in StartInput) (*SnapshotOu
 	if err := s.encryption(in, parent, &rec); err != nil {
 		return nil, err
 	}
+	// An account at its quota could write no block to the snapshot.
+	if err := s.checkQuota(ctx, opStart, in.AccountID, 0); err != nil {
+		return nil, err
+	}
 
 	// Snapshot IDs are random: retry the vanishingly rare collision.
 	for attempt := 0; ; attempt++ {

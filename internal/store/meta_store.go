@@ -113,6 +113,21 @@ type MetaStore interface {
 	// no snapshot in chain wrote indexes[i].
 	ResolveBlocks(ctx context.Context, chain []string, indexes []int32) (refs []BlockRef, found []bool, err error)
 
+	// Usage returns how many blocks ownerID's snapshots wrote: the
+	// OwnBlocks entries whose Digest is not ebs.ZeroBlockDigest, summed
+	// over every snapshot of ownerID whose mappings are not purged
+	// (tombstones and failed snapshots count until PurgeSnapshot removes
+	// their mappings). An overwrite of an index counts once. It is exact
+	// and durable: backends keep a counter per owner, changed in the same
+	// atomic write as the mapping that changes it (PutBlock,
+	// PurgeSnapshot), never recomputed by a scan (docs/gc.md §11). The
+	// service's storage quota is checked against it.
+	Usage(ctx context.Context, ownerID string) (int64, error)
+
+	// ScanUsage calls fn with the Usage of every owner whose Usage is not
+	// zero, in no particular order, until fn returns false or an error.
+	ScanUsage(ctx context.Context, fn func(ownerID string, blocks int64) (bool, error)) error
+
 	// Secret returns the secret stored under name, first storing the result
 	// of generate when there is none. Concurrent callers, including other
 	// processes sharing the store, all get the same secret.

@@ -143,10 +143,15 @@ func (m *Meta) PurgeSnapshot(ctx context.Context, id string) error {
 		// A tombstone is neither listed nor pending: no count to move.
 		delete(m.snapshots, id)
 	case store.StateError:
-		e.blocks = make(map[int32]store.BlockRef)
 		e.activity = time.Time{}
 	default:
 		return fmt.Errorf("memstore: PurgeSnapshot: snapshot %q is %s: %w", id, e.record.State, store.ErrNotWritable)
 	}
+	for _, ref := range e.blocks {
+		if counts(ref) {
+			m.addUsage(e.record.OwnerID, -1)
+		}
+	}
+	e.blocks = make(map[int32]store.BlockRef)
 	return nil
 }

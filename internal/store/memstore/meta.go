@@ -29,6 +29,7 @@ type Meta struct {
 	secrets   map[string][]byte
 	pending   map[string]int             // owner -> snapshots with State.Pending()
 	listed    map[string]map[string]bool // owner -> IDs of snapshots not deleted
+	usage     map[string]int64           // owner -> non-zero mappings of its snapshots (usage.go)
 }
 
 var _ store.MetaStore = (*Meta)(nil)
@@ -62,6 +63,7 @@ func NewMeta() *Meta {
 		secrets:   make(map[string][]byte),
 		pending:   make(map[string]int),
 		listed:    make(map[string]map[string]bool),
+		usage:     make(map[string]int64),
 	}
 }
 
@@ -303,6 +305,6 @@ func (m *Meta) Close() error {
 		return errClosed("Close")
 	}
 	m.closed = true
-	m.snapshots, m.idem, m.secrets, m.pending, m.listed = nil, nil, nil, nil, nil
+	m.snapshots, m.idem, m.secrets, m.pending, m.listed, m.usage = nil, nil, nil, nil, nil, nil
 	return nil
 }

@@ -31,6 +31,8 @@ func (m *Meta) PutBlock(_ context.Context, id string, index int32, ref store.Blo
 	if st := e.record.State; st != store.StatePending && st != store.StateCopying {
 		return fmt.Errorf("memstore: PutBlock: snapshot %q is %s: %w", id, e.record.State, store.ErrNotWritable)
 	}
+	old, had := e.blocks[index]
+	m.addUsage(e.record.OwnerID, usageDelta(old, had, ref))
 	e.blocks[index] = ref
 	e.activity = now.Round(0)
 	return nil

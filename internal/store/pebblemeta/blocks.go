@@ -11,9 +11,10 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// PutBlock implements store.MetaStore. It writes the W, L and A keys in
-// one synced batch while holding its stripe's read lock, so that
-// UpdateSnapshot cannot change the state it checked until it is durable.
+// PutBlock implements store.MetaStore. It writes the W, L and A keys, and
+// the owner's U key when the usage changes, in one synced batch while
+// holding its stripe's read lock, so that UpdateSnapshot cannot change the
+// state it checked until it is durable.
 func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time) error {
 	if err := s.enterWrite("PutBlock"); err != nil {
 		return err
@@ -42,10 +43,23 @@ func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.
 	v := encodeRef(ref)
 	b := s.db.NewBatch()
 	defer b.Close()
-	_ = b.Set(writeKey(id, index), v, nil)
+	wk := writeKey(id, index)
+	_ = b.Set(wk, v, nil)
 	_ = b.Set(layoutKey(ws.root, index, ws.depth, id), v, nil)
 	_ = b.Set(activityKey(id), encodeTime(now), nil)
-	if err := b.Commit(pebble.Sync); err != nil {
+	// The owner's usage changes in the same batch, from the old mapping
+	// read under the owner's usage lock (usage.go).
+	err := s.commitCounted(b, ws.owner, true, func() (int64, error) {
+		old, err := s.get(wk)
+		if errors.Is(err, store.ErrNotFound) {
+			old, err = nil, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		return refDelta(old, ref)
+	})
+	if err != nil {
 		return fmt.Errorf("pebblemeta: PutBlock %q %d: %w", id, index, err)
 	}
 	return nil

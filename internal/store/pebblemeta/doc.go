@@ -16,6 +16,7 @@
 //	L len root index ^depth id    BlockRef: the lineage layout
 //	A id                          time of the last PutBlock
 //	K name                        secret
+//	U len owner                   int64: the owner's usage counter, in blocks (usage.go)
 //	V                             format version of the keyspaces
 //
 // # Lineage reads

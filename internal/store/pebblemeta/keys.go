@@ -19,13 +19,19 @@ const (
 	spaceActivity    = 'A'
 	spaceSecret      = 'K'
 	spaceVersion     = 'V'
+	spaceUsage       = 'U'
 )
 
 // formatVersion is the version of the keyspaces, stored under the V key.
 // Open upgrades a store of an older version (see upgrade.go) and refuses
 // one of a newer version. Version 2 added the O keys; version 3 the D
-// keys, and P keys for deleted and copying snapshots.
-const formatVersion = 3
+// keys, and P keys for deleted and copying snapshots; version 4 the U keys.
+const formatVersion = 4
+
+// formatUsage is the first format version with U keys. A store of an
+// older version that could not be upgraded (it was opened read-only)
+// counts usage by scanning its W keys instead.
+const formatUsage = 4
 
 // formatListed is the first format version with D keys. A store of an
 // older version that could not be upgraded (it was opened read-only) lists
@@ -58,6 +64,9 @@ func idempotencyKey(owner, token string) []byte {
 func activityKey(id string) []byte { return append([]byte{spaceActivity}, id...) }
 
 func secretKey(name string) []byte { return append([]byte{spaceSecret}, name...) }
+
+// usageKey is the key of owner's usage counter (usage.go).
+func usageKey(owner string) []byte { return appendString([]byte{spaceUsage}, owner) }
 
 // appendString appends s, length-prefixed so that no ID is a prefix of
 // another's key.

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/cockroachdb/pebble/v2"
-
 	"github.com/ebsd/ebsd/internal/store"
 )
 
@@ -18,7 +16,7 @@ const purgeBatch = 1024
 
 // PurgeSnapshot implements store.MetaCollector. It removes the snapshot's
 // mappings (a W key and its L key together, so the two always agree) in
-// batches, and its A key in the last one; for a tombstone, that last
+// batches, each also taking what it removes out of the owner's U key, and its A key in the last one; for a tombstone, that last
 // batch also removes the record with its index keys (indexes.go). So a
 // crash part-way leaves the record, which the next PurgeSnapshot finds and
 // finishes. Only the last batch is synced: it makes the earlier ones
@@ -75,9 +73,17 @@ func (s *Store) purgeSome(ctx context.Context, id string, from int32) (next int3
 	b := s.db.NewBatch()
 	defer b.Close()
 	root, prefix, n, last := rootOf(rec), writePrefix(id), 0, from
-	err = s.scan(ctx, appendIndex(prefix, from), prefixEnd(prefix), func(key, _ []byte) (bool, error) {
+	var counted int64 // the removed mappings that count in the owner's usage
+	err = s.scan(ctx, appendIndex(prefix, from), prefixEnd(prefix), func(key, value []byte) (bool, error) {
 		if len(key) != len(prefix)+4 {
 			return false, fmt.Errorf("write key %x: %w", key, store.ErrCorrupt)
+		}
+		ref, err := decodeRef(value)
+		if err != nil {
+			return false, err
+		}
+		if counts(ref) {
+			counted++
 		}
 		last = decodeIndex(key[len(prefix):])
 		_ = b.Delete(key, nil)
@@ -88,9 +94,12 @@ func (s *Store) purgeSome(ctx context.Context, id string, from int32) (next int3
 	if err != nil {
 		return 0, false, err
 	}
+	// Each batch takes its mappings out of the owner's usage itself
+	// (usage.go), so a crash between batches leaves the count exact.
+	delta := func() (int64, error) { return -counted, nil }
 	if n == purgeBatch && last < math.MaxInt32 {
 		// Perhaps more to come: the record stays until the last batch.
-		return last + 1, false, b.Commit(pebble.NoSync)
+		return last + 1, false, s.commitCounted(b, rec.OwnerID, false, delta)
 	}
 
 	// The last batch. A failed snapshot purged before has nothing left to
@@ -110,7 +119,7 @@ func (s *Store) purgeSome(ctx context.Context, id string, from int32) (next int3
 	if b.Empty() {
 		return 0, true, nil
 	}
-	err = b.Commit(pebble.Sync)
+	err = s.commitCounted(b, rec.OwnerID, true, delta)
 	if rec.State == store.StateDeleted {
 		// A PutBlock must read the record again: it is gone (or, after a
 		// failed commit, perhaps not).

@@ -179,6 +179,8 @@ func TestPurgeCrash(t *testing.T) {
 	// what any purge must leave.
 	check := func(t *testing.T, s *Store, what string) (partial bool) {
 		t.Helper()
+		checkUsageExact(t, s, what)
+		defer checkUsageExact(t, s, what+", purged again")
 		for _, id := range []string{dead.ID, failed.ID} {
 			k := keysOf(t, s, id, root.ID)
 			if !slices.Equal(k.w, k.l) {

@@ -73,6 +73,7 @@ type Store struct {
 	db          *pebble.DB // replaced only inside gate.exclusive
 	gate        gate
 	stripes     stripes
+	usageLocks  usageLocks
 	writeStates writeStates
 	space       space
 	format      atomic.Int32 // the format version of db; below formatListed only when read-only
@@ -126,6 +127,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.format.Store(int32(format))
 	s.gate.init()
 	s.stripes.init()
+	s.usageLocks.init()
 	if readOnly {
 		s.opts.Logger.Warn("the metadata store is read-only: its disk is too full to open it for writing",
 			"dir", opts.Dir, "err", s.space.errorNow())

@@ -1,6 +1,7 @@
 package pebblemeta
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -19,14 +20,15 @@ const upgradeBatch = 1024
 // meanwhile.
 //
 // Every older version differs only by secondary indexes, which are a
-// function of the records (indexes.go): version 1 had no O keys, version 2
-// no D keys. So the upgrade deletes the P, O and D keys and writes them
-// again from the S records, in batches, and stamps the new version only
-// in a last synced batch. A crash at any point leaves the old version
+// function of the records (indexes.go) and of the W keys (usage.go):
+// version 1 had no O keys, version 2 no D keys, version 3 no U keys. So
+// the upgrade deletes the P, O, D and U keys and writes them again from
+// the S records and W keys, in batches, and stamps the new version only
+// in a last synced batch, which also holds every U key. A crash at any point leaves the old version
 // stamped and the upgrade runs again from the start on the next Open,
 // whatever part of the keys it had written: it is idempotent.
 func upgrade(db *pebble.DB, from byte) (byte, error) {
-	if from != 1 && from != 2 {
+	if from < 1 || from >= formatVersion {
 		return from, fmt.Errorf("store has format version %d, want %d: %w", from, formatVersion, store.ErrCorrupt)
 	}
 	err := rebuildIndexes(db)
@@ -46,7 +48,7 @@ func upgrade(db *pebble.DB, from byte) (byte, error) {
 // formatVersion.
 func rebuildIndexes(db *pebble.DB) (err error) {
 	b := db.NewBatch()
-	for _, space := range []byte{spaceState, spacePending, spaceList} {
+	for _, space := range []byte{spaceState, spacePending, spaceList, spaceUsage} {
 		_ = b.DeleteRange([]byte{space}, []byte{space + 1}, nil)
 	}
 	prefix := []byte{spaceSnapshot}
@@ -83,7 +85,17 @@ func rebuildIndexes(db *pebble.DB) (err error) {
 		}
 	}
 	// The last batch is synced, which makes every earlier one durable too
-	// (the log is written in order), and it alone stamps the version.
+	// (the log is written in order), and it alone stamps the version. The
+	// U keys, counted from the S and W keys, go in it too, after the
+	// first batch's delete of the old ones (in a batch, later wins).
+	usage, err := countUsage(context.Background(), db)
+	if err != nil {
+		_ = b.Close()
+		return fmt.Errorf("count usage: %w", err)
+	}
+	for owner, n := range usage {
+		_ = setUsage(b, owner, n)
+	}
 	_ = b.Set([]byte{spaceVersion}, []byte{formatVersion}, nil)
 	err = b.Commit(pebble.Sync)
 	_ = b.Close()

@@ -91,11 +91,11 @@ func v2Store(t *testing.T, fs vfs.FS, dir string) (ids map[string][]string, pend
 	return ids, pending
 }
 
-// indexKeySet returns every P, O and D key of s.
+// indexKeySet returns every P, O, D and U key of s.
 func indexKeySet(t *testing.T, s *Store) [][]byte {
 	t.Helper()
 	var keys [][]byte
-	for _, space := range []byte{spaceState, spacePending, spaceList} {
+	for _, space := range []byte{spaceState, spacePending, spaceList, spaceUsage} {
 		err := s.scan(t.Context(), []byte{space}, []byte{space + 1}, func(key, _ []byte) (bool, error) {
 			keys = append(keys, bytes.Clone(key))
 			return true, nil
@@ -114,6 +114,11 @@ func checkV2Upgraded(t *testing.T, s *Store, ids map[string][]string, pending ma
 	if v, err := s.get([]byte{spaceVersion}); err != nil || !bytes.Equal(v, []byte{formatVersion}) {
 		t.Fatalf("version after Open = %v, %v; want %d", v, err, formatVersion)
 	}
+	// Its one non-zero mapping, of snapshot 0, is v2Owner's.
+	if n, err := s.Usage(ctx, v2Owner); err != nil || n != 1 {
+		t.Errorf("Usage(%s) after the upgrade = %d, %v; want 1", v2Owner, n, err)
+	}
+	checkUsageExact(t, s, "after the upgrade")
 	for owner, want := range ids {
 		var got []string
 		for after := ""; ; {

@@ -109,6 +109,11 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "PurgeRacesUpdate", fn: testMetaPurgeRacesUpdate},
 		{name: "PurgeReopen", reopen: true, fn: testMetaPurgeReopen},
 
+		// meta_usage.go
+		{name: "UsageCounts", fn: testMetaUsageCounts},
+		{name: "UsageConcurrent", fn: testMetaUsageConcurrent},
+		{name: "UsageReopen", reopen: true, fn: testMetaUsageReopen},
+
 		// meta_list.go
 		{name: "List", fn: testMetaList},
 		{name: "ListConcurrent", fn: testMetaListConcurrent},
