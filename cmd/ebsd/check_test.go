@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +37,8 @@ func runCommand(t *testing.T, home string, args ...string) (string, int) {
 	return out.String(), 0
 }
 
-// TestCheckFindsDamage writes a snapshot, then runs ebsd gc and ebsd
-// check: refused beside a running server; clean on an intact store; and,
+// TestCheckFindsDamage writes a snapshot, then runs ebsd gc, ebsd usage
+// and ebsd check: refused beside a running server; clean on an intact store; and,
 // after a byte of the block's stored copy is flipped, -read-data reports
 // the block and exits 1.
 func TestCheckFindsDamage(t *testing.T) {
@@ -60,6 +61,11 @@ func TestCheckFindsDamage(t *testing.T) {
 	out, code := runCommand(t, home, "gc", "-data-dir", dataDir)
 	if code != 0 || !strings.Contains(out, "snapshots 1 (1 kept with their blocks)") || !strings.Contains(out, "1 live") {
 		t.Fatalf("gc: exit %d, output:\n%s", code, out)
+	}
+	// One block written, one block stored, for the server's account.
+	out, code = runCommand(t, home, "usage", "-data-dir", dataDir)
+	if code != 0 || !regexp.MustCompile(`(?m)^\d{12} +512KiB +512KiB$`).MatchString(out) {
+		t.Fatalf("usage: exit %d, output:\n%s", code, out)
 	}
 	out, code = runCommand(t, home, "check", "-read-data", "-data-dir", dataDir)
 	if code != 0 || !strings.Contains(out, "no problems found") || !strings.Contains(out, "1 stored blocks read and verified") {

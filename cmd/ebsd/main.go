@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runGC(ctx, args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && args[0] == "check":
 		err = runCheck(ctx, args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "usage":
+		err = runUsage(ctx, args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && isVersionFlag(args[0]):
 		printVersion(stdout)
 	default:

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 
 	"github.com/ebsd/ebsd/internal/config"
@@ -109,5 +110,41 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 		return errProblems
 	}
 	fmt.Fprintln(stdout, "no problems found")
+	return nil
+}
+
+// runUsage is "ebsd usage": each account's usage of a data directory,
+// offline: the bytes its snapshots wrote (what -storage-quota limits) and
+// the distinct bytes they reference (a block shared by two accounts counts
+// for both), measured by a mark that changes nothing.
+func runUsage(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	srv, cfg, err := openOffline(ctx, "usage", args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	written := map[string]int64{}
+	if err := srv.Service().Usages(ctx, func(account string, bytes int64) bool {
+		written[account] = bytes
+		return true
+	}); err != nil {
+		return fmt.Errorf("usage of %s: %w", cfg.DataDir, err)
+	}
+	rep, err := srv.MeasureUsage(ctx)
+	if err != nil {
+		return fmt.Errorf("usage of %s: %w", cfg.DataDir, err)
+	}
+	accounts := slices.Sorted(maps.Keys(written))
+	for a := range rep.UniqueBytes {
+		if _, ok := written[a]; !ok {
+			accounts = append(accounts, a)
+		}
+	}
+	slices.Sort(accounts)
+	fmt.Fprintf(stdout, "%-12s  %16s  %16s\n", "ACCOUNT", "WRITTEN", "UNIQUE STORED")
+	for _, a := range accounts {
+		fmt.Fprintf(stdout, "%-12s  %16s  %16s\n", a, config.FormatSize(written[a]), config.FormatSize(rep.UniqueBytes[a]))
+	}
+	fmt.Fprintf(stdout, "%d accounts, %d snapshots, %d distinct blocks referenced\n", len(accounts), rep.Snapshots, rep.LiveKeys)
 	return nil
 }

@@ -64,6 +64,7 @@ const usageIntro = `Usage: ebsd [flags]
        ebsd credentials [-data-dir DIR | -credentials FILE] [-account ID]
        ebsd gc [flags]
        ebsd check [-read-data] [flags]
+       ebsd usage [flags]
        ebsd --version
 
 ebsd is a self-hostable server for the Amazon EBS direct APIs: StartSnapshot,
@@ -80,7 +81,8 @@ local master keys that stand in for AWS KMS (run "ebsd kms-key -h").
 eval "$(ebsd credentials)" signs a shell's AWS tools for ebsd. "ebsd gc"
 collects garbage once and "ebsd check" verifies that every block of every
 snapshot is stored (with -read-data: reads it back and checks its SHA-256);
-both run on a stopped server's -data-dir and exit 1 on a problem.
+"ebsd usage" prints each account's bytes written and unique bytes stored.
+They run on a stopped server's -data-dir; check exits 1 on a problem.
 
 Each flag can also be set with the environment variable shown; a flag
 overrides its variable.

@@ -187,6 +187,18 @@ func (c *Collector) mark(ctx context.Context, rep *Report) (liveSet, []string, e
 	return live, purgeList(recs, roots), nil
 }
 
+// Measure marks without collecting: it reports what a collection's mark
+// would find (snapshots, roots, live keys, each account's unique bytes) and
+// changes nothing. ebsd usage runs it.
+func (c *Collector) Measure(ctx context.Context) (Report, error) {
+	var rep Report
+	start := time.Now()
+	_, _, err := c.mark(ctx, &rep)
+	rep.MarkTime = time.Since(start)
+	rep.Duration = rep.MarkTime
+	return rep, err
+}
+
 // Run collects every interval until ctx is done, the first time after
 // first. A failed collection is logged and retried at the next interval.
 func (c *Collector) Run(ctx context.Context, first, interval time.Duration) {

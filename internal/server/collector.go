@@ -53,3 +53,7 @@ func (s *Server) runCollector(ctx context.Context) {
 	first := min(gcFirstRun, s.opts.GC.Interval)
 	s.gc.Run(ctx, first, s.opts.GC.Interval)
 }
+
+// MeasureUsage marks without collecting (ebsd usage): each account's
+// unique stored bytes, among the rest of a mark's report.
+func (s *Server) MeasureUsage(ctx context.Context) (gc.Report, error) { return s.gc.Measure(ctx) }

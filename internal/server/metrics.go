@@ -13,6 +13,7 @@ import (
 // registerStoreMetrics exports gauges read from the service and the block
 // store at scrape time.
 func registerStoreMetrics(reg prometheus.Registerer, svc *snapshot.Service, blocks *packblocks.Store) {
+	reg.MustRegister(newUsageCollector(svc))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ebsd_pending_snapshots",
 		Help: "Snapshots started and not yet completed or failed.",

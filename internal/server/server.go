@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,8 +90,13 @@ type Server struct {
 	service *snapshot.Service
 	keys    *keyring.Keyring
 	handler http.Handler
-	http    *http.Server
-	stop    context.CancelFunc
+	http    *http.Server       // made by Open, served by Serve
+	runCtx  context.Context    // of the background work Serve starts
+	stop    context.CancelFunc // cancels runCtx
+
+	mu      sync.Mutex
+	started bool // Serve started the background work
+	shut    bool // Shutdown was called
 	swept   chan struct{}
 	lock    *dataDirLock // released last, after the stores
 	reserve *reserve
@@ -215,6 +221,20 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", h)
 	s.handler = mux
+	// The EBS handler times each body and response by its progress
+	// (api.TransferLimits). ReadTimeout and WriteTimeout only cap the rest
+	// (/healthz, /metrics) and reset a connection's deadlines per request.
+	maxTransfer := s.opts.Transfer.WithDefaults().Max
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: headerTimeout,
+		ReadTimeout:       maxTransfer,
+		WriteTimeout:      maxTransfer,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+	s.runCtx, s.stop = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -248,29 +268,27 @@ func (s *Server) Service() *snapshot.Service { return s.service }
 
 // Serve accepts requests on ln until Shutdown, and runs the timeout
 // sweeper meanwhile. tls, when not nil, names the certificate and key files.
+//
+// A Shutdown that comes first (a SIGTERM during start-up, a test that
+// stops at once) makes Serve return nil at once: the http.Server and the
+// background context exist from Open on, so that there is nothing for
+// the two to race on.
 func (s *Server) Serve(ln net.Listener, certFile, keyFile string) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stop = cancel
+	s.mu.Lock()
+	if s.shut {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.started = true
+	s.mu.Unlock()
 	go func() {
 		defer close(s.swept)
 		done := make(chan struct{})
-		go func() { defer close(done); s.runCollector(ctx) }()
-		_ = s.service.Run(ctx)
+		go func() { defer close(done); s.runCollector(s.runCtx) }()
+		_ = s.service.Run(s.runCtx)
 		<-done
 	}()
-	// The EBS handler times each body and response by its progress
-	// (api.TransferLimits). ReadTimeout and WriteTimeout only cap the rest
-	// (/healthz, /metrics) and reset a connection's deadlines per request.
-	maxTransfer := s.opts.Transfer.WithDefaults().Max
-	s.http = &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: headerTimeout,
-		ReadTimeout:       maxTransfer,
-		WriteTimeout:      maxTransfer,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
-	}
 	var err error
 	if certFile != "" {
 		err = s.http.ServeTLS(ln, certFile, keyFile)
@@ -287,21 +305,28 @@ func (s *Server) Serve(ln net.Listener, certFile, keyFile string) error {
 // ones in flight to finish; then it closes whatever connections remain and
 // returns ctx's error. Stores stay open until Close.
 func (s *Server) Shutdown(ctx context.Context) error {
-	var err error
-	if s.http != nil {
-		if err = s.http.Shutdown(ctx); err != nil {
-			s.http.Close()
-		}
+	s.mu.Lock()
+	s.shut = true
+	started := s.started
+	s.mu.Unlock()
+	err := s.http.Shutdown(ctx)
+	if err != nil {
+		s.http.Close()
 	}
-	if s.stop != nil {
-		s.stop()
+	s.stop()
+	if started {
 		<-s.swept
 	}
 	return err
 }
 
 // Close releases the stores. Call it after Shutdown.
-func (s *Server) Close() error { return s.closeStores() }
+func (s *Server) Close() error {
+	if s.stop != nil {
+		s.stop()
+	}
+	return s.closeStores()
+}
 
 func (s *Server) closeStores() error {
 	var errs []error

@@ -68,3 +68,11 @@ func bytesText(n int64) string {
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
+
+// Usages calls fn with the bytes written by each account that has written
+// any (see Usage), until fn returns false.
+func (s *Service) Usages(ctx context.Context, fn func(account string, bytes int64) bool) error {
+	return s.meta.ScanUsage(ctx, func(owner string, blocks int64) (bool, error) {
+		return fn(owner, blocks*ebs.BlockSize), nil
+	})
+}
