@@ -87,7 +87,13 @@ func (s *Service) CompleteSnapshot(ctx context.Context, in CompleteInput) (*Comp
 	})
 	switch {
 	case errors.Is(err, errUnchanged):
-		// A concurrent completion or timeout got there first; report it.
+		// A concurrent completion, timeout or delete got there first:
+		// report a delete as the snapshot's absence.
+		if _, err := s.visible(ctx, opComplete, in.AccountID, in.SnapshotID); err != nil {
+			return nil, err
+		}
+	case errors.Is(err, store.ErrNotFound):
+		return nil, ebs.SnapshotNotFound(opComplete, in.SnapshotID) // deleted and purged meanwhile
 	case err != nil:
 		return nil, internal(opComplete, err)
 	default:

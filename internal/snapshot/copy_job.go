@@ -62,7 +62,12 @@ func (s *Service) startCopy(ctx context.Context, id string) {
 			c.mu.Unlock()
 			c.wg.Done()
 		}()
-		if err := s.runCopy(ctx, id); err != nil && ctx.Err() == nil {
+		err := s.runCopy(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			s.log.InfoContext(ctx, "copy job stopped: the copy was deleted", "snapshot", id)
+			return
+		}
+		if err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "copy job failed; the next sweep retries it", "snapshot", id, "err", err)
 		}
 	}()

@@ -74,7 +74,8 @@ func (s *Service) PutSnapshotBlock(ctx context.Context, in PutBlockInput) (*PutB
 	}
 
 	err = s.writeBlock(ctx, snap, int32(index), digest, data)
-	if errors.Is(err, store.ErrNotWritable) {
+	if errors.Is(err, store.ErrNotWritable) || errors.Is(err, store.ErrNotFound) {
+		// ErrNotFound: deleted and purged by a collection meanwhile.
 		// CompleteSnapshot or the timeout won the race with this write.
 		return nil, s.notWritable(ctx, opPut, snap.ID)
 	}
@@ -169,6 +170,9 @@ func (s *Service) writable(ctx context.Context, op, account, id string) (store.S
 // notWritable explains why snapshot id refuses writes.
 func (s *Service) notWritable(ctx context.Context, op, id string) error {
 	snap, err := s.meta.GetSnapshot(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ebs.SnapshotNotFound(op, id) // deleted and purged meanwhile
+	}
 	if err != nil {
 		return internal(op, err)
 	}

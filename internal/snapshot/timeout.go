@@ -116,13 +116,14 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	// A snapshot deleted and purged since the scan is no error.
 	for _, snap := range pending {
-		if _, err := s.expireIfIdle(ctx, snap); err != nil {
+		if _, err := s.expireIfIdle(ctx, snap); err != nil && !errors.Is(err, store.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
 	for _, snap := range completing {
-		if err := s.finishCompletion(ctx, snap.ID); err != nil {
+		if err := s.finishCompletion(ctx, snap.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 			errs = append(errs, err)
 		}
 	}
