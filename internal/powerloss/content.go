@@ -11,10 +11,16 @@ import (
 
 // block returns the content numbered n: pseudo-random, so that every n
 // has its own digest and nothing compresses or deduplicates by accident.
-func block(n uint64) []byte {
+func block(n uint64) []byte { return fill(nil, n) }
+
+// fill makes b (reallocated if too short) the content numbered n.
+func fill(b []byte, n uint64) []byte {
 	var seed [32]byte
 	binary.LittleEndian.PutUint64(seed[:], n)
-	b := make([]byte, ebs.BlockSize)
+	if cap(b) < ebs.BlockSize {
+		b = make([]byte, ebs.BlockSize)
+	}
+	b = b[:ebs.BlockSize]
 	_, _ = rand.NewChaCha8(seed).Read(b)
 	return b
 }

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/ebsd/ebsd/internal/keyring"
 )
 
 // Config sets the size of a campaign. Zero values take the defaults.
 type Config struct {
 	CrashPoints int    // power cuts and process kills in all; default 200
 	Cycles      int    // cuts per scenario before a fresh file system; default 4
-	Workers     int    // concurrent uploaders; default 4
+	Workers     int    // concurrent clients (uploads, deletes, copies, reads); default 4
 	Seed        uint64 // the campaign is reproducible from it, up to goroutine scheduling
 
 	// MaxOps bounds how many acknowledgements a cycle's load makes before
@@ -31,6 +33,15 @@ type Config struct {
 	// RecoveryCutPercent is the chance that a boot is cut short, by a power
 	// cut or a process kill, while recovery runs; default 25.
 	RecoveryCutPercent int
+	// Alphabet is how many different block contents most writes draw
+	// from (the zero block included); default 24. Few, so that blocks
+	// deduplicate across snapshots, accounts and crashes, and content
+	// every holder left is soon written again (see pool).
+	Alphabet int
+	// ColdPercent is the share of writes that draw from 65536 other
+	// contents instead, so that they are held by one lineage only and die
+	// with it; default 30, and negative for none.
+	ColdPercent int
 
 	// Progress, when not nil, is called after every scenario.
 	Progress func(Report)
@@ -55,57 +66,77 @@ func (c Config) withDefaults() Config {
 	if c.RecoveryCutPercent == 0 {
 		c.RecoveryCutPercent = 25
 	}
+	if c.Alphabet <= 0 {
+		c.Alphabet = 24
+	}
+	if c.ColdPercent == 0 {
+		c.ColdPercent = 30
+	}
 	return c
 }
 
-// Report is what a campaign did and checked.
-type Report struct {
-	Scenarios     int
-	CrashPoints   int // power cuts and process kills, during recovery included
-	RecoveryCuts  int // power cuts that landed while recovery ran
-	Kills         int // process kills (the page cache survives them)
-	RecoveryKills int // process kills while recovery ran
-	Snapshots     map[string]int
-	BlocksChecked int // acknowledged blocks read back, counted once per check
-	Elapsed       time.Duration
-}
-
-func (r Report) String() string {
-	return fmt.Sprintf("%d crash points: %d power cuts (%d during recovery) and %d process kills (%d during recovery), in %d scenarios; %d acknowledged block reads verified; snapshots checked by state %v; %v",
-		r.CrashPoints, r.CrashPoints-r.Kills-r.RecoveryKills, r.RecoveryCuts, r.Kills+r.RecoveryKills, r.RecoveryKills,
-		r.Scenarios, r.BlocksChecked, r.Snapshots, r.Elapsed.Round(time.Millisecond))
-}
-
 // Run runs a campaign and returns its report, with an error describing
-// the first acknowledgement that did not survive a cut.
+// the first acknowledgement that did not survive a cut or a collection.
 func Run(ctx context.Context, cfg Config) (Report, error) {
 	cfg = cfg.withDefaults()
-	h := &harness{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), pool: newPool(24, cfg.Seed),
-		rep: Report{Snapshots: make(map[string]int)}}
+	keys, removeKeys, err := openKeys()
+	if err != nil {
+		return Report{}, err
+	}
+	defer removeKeys()
+	h := &harness{
+		cfg:    cfg,
+		rng:    rand.New(rand.NewPCG(cfg.Seed, 0x5eed)),
+		pool:   newPool(cfg.Alphabet, coldContents, cfg.ColdPercent, cfg.Seed),
+		keys:   keys,
+		t:      &tally{r: Report{Snapshots: make(map[string]int)}},
+		gcTime: [2]time.Duration{20 * time.Millisecond, 5 * time.Millisecond}, // until measured
+	}
 	start := time.Now()
-	for h.rep.CrashPoints < cfg.CrashPoints {
-		if err := h.scenario(ctx); err != nil {
-			h.rep.Elapsed = time.Since(start)
-			return h.rep, fmt.Errorf("scenario %d: %w", h.rep.Scenarios, err)
+	for h.crashPoints() < cfg.CrashPoints {
+		err := h.scenario(ctx)
+		h.t.add(func(r *Report) {
+			r.Elapsed = time.Since(start)
+			if err == nil {
+				r.Scenarios++
+			}
+		})
+		if err != nil {
+			rep := h.t.report()
+			return rep, fmt.Errorf("scenario %d: %w", rep.Scenarios, err)
 		}
-		h.rep.Scenarios++
-		h.rep.Elapsed = time.Since(start)
 		if cfg.Progress != nil {
-			cfg.Progress(h.rep)
+			cfg.Progress(h.t.report())
 		}
 	}
-	return h.rep, nil
+	return h.t.report(), nil
 }
 
 type harness struct {
 	cfg  Config
-	rng  *rand.Rand
+	rng  *rand.Rand // the main goroutine's; newRand gives others theirs
 	pool *pool
-	rep  Report
+	keys *keyring.Keyring
+	t    *tally
+	// gcTime is how long a collection takes, averaged, by kindOf: a cut
+	// aimed at a collection lands within that much of its start.
+	gcMu   sync.Mutex
+	gcTime [2]time.Duration
+}
+
+// scene is the state of one scenario, carried from cycle to cycle.
+type scene struct {
+	fs      *vfs.MemFS // what the last cut left
+	led     *ledger
+	nextIdx atomic.Int32 // fresh block indexes
+	clk     *clock
+	tokens  *tokenBook
 }
 
 // newRand returns a generator of its own, for a goroutine.
 func (h *harness) newRand() *rand.Rand { return rand.New(rand.NewPCG(h.rng.Uint64(), h.rng.Uint64())) }
+
+func (h *harness) crashPoints() int { return h.t.report().CrashPoints }
 
 // cutConfig draws how much of what was not synced survives a cut.
 func (h *harness) cutConfig() vfs.CrashCloneCfg {
@@ -113,48 +144,65 @@ func (h *harness) cutConfig() vfs.CrashCloneCfg {
 	return vfs.CrashCloneCfg{UnsyncedDataPercent: pct, RNG: h.newRand()}
 }
 
-// scenario runs cycles of boot, verify, load and cut on a fresh file
-// system, and a last boot and verify.
+// scenario runs cycles on a fresh file system: boot (perhaps cut short
+// while recovering), verify, perhaps a collection on its own (perhaps cut
+// short), then the load with collections running, cut at a random
+// instant. The last cycle ends by deleting everything and checking that
+// collections give all the space back.
 func (h *harness) scenario(ctx context.Context) error {
-	fs := vfs.NewCrashableMem()
-	led := newLedger()
-	var nextIdx atomic.Int32
-	clk := &clock{t: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}
+	sc := &scene{fs: vfs.NewCrashableMem(), led: newLedger(), tokens: newTokenBook(),
+		clk: &clock{t: time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)}}
 	for cycle := 0; ; cycle++ {
-		in, booted, err := h.boot(ctx, fs, clk)
+		in, err := h.boot(ctx, sc)
 		if err != nil {
 			return fmt.Errorf("cycle %d: %w", cycle, err)
 		}
-		fs = booted
-		frozen := led.freeze()
-		c, err := verify(ctx, in, frozen)
-		if err != nil {
+		if err := h.verify(ctx, in, sc); err != nil {
 			in.close()
-			return fmt.Errorf("cycle %d, after a power cut: %w", cycle, err)
+			return fmt.Errorf("cycle %d, after a boot: %w", cycle, err)
 		}
-		h.rep.BlocksChecked += c.blocks
-		for st, n := range c.snapshots {
-			h.rep.Snapshots[st.String()] += n
+		if cycle == h.cfg.Cycles || h.crashPoints() >= h.cfg.CrashPoints {
+			if err := h.reclaim(ctx, in, sc); err != nil {
+				return fmt.Errorf("cycle %d, deleting everything: %w", cycle, err)
+			}
+			return nil
 		}
-		if cycle == h.cfg.Cycles || h.rep.CrashPoints >= h.cfg.CrashPoints {
-			return in.close()
+		var clone *vfs.MemFS
+		if h.rng.IntN(2) == 0 {
+			clone, err = h.quietCollection(ctx, in, sc)
 		}
-		clone, err := h.loadAndCut(ctx, in, fs, led, &nextIdx, clk)
+		if err == nil && clone == nil {
+			clone, err = h.loadAndCut(ctx, in, sc)
+		}
 		in.close() // its file system is no longer the one checked
 		if err != nil {
 			return fmt.Errorf("cycle %d: %w", cycle, err)
 		}
-		fs = clone
+		sc.fs = clone
 	}
 }
 
-// boot opens the stores on fs. Sometimes it cuts the power, or kills the
-// process, while they recover, and boots again from what that left.
-func (h *harness) boot(ctx context.Context, fs *vfs.MemFS, clk *clock) (*instance, *vfs.MemFS, error) {
+// verify checks every acknowledgement against in, which runs no load.
+func (h *harness) verify(ctx context.Context, in *instance, sc *scene) error {
+	c, err := verify(ctx, in, sc.led.freeze(), sc.clk, sc.tokens)
+	h.t.add(func(r *Report) {
+		r.BlocksChecked += c.blocks
+		for st, n := range c.snapshots {
+			r.Snapshots[st.String()] += n
+		}
+		if err == nil {
+			r.Verifications++
+		}
+	})
+	return err
+}
+
+// boot opens the stores on sc.fs. Sometimes it cuts the power, or kills
+// the process, while they recover, and boots again from what that left.
+func (h *harness) boot(ctx context.Context, sc *scene) (*instance, error) {
 	for {
 		if h.rng.IntN(100) >= h.cfg.RecoveryCutPercent {
-			in, err := open(ctx, fs, clk)
-			return in, fs, err
+			return open(ctx, sc.fs, sc.clk, h.keys)
 		}
 		delay := time.Duration(h.rng.Int64N(int64(4 * time.Millisecond)))
 		power := h.rng.IntN(2) == 0
@@ -169,90 +217,24 @@ func (h *harness) boot(ctx context.Context, fs *vfs.MemFS, clk *clock) (*instanc
 				return
 			}
 			in.fs.kill()
-			cut <- fs
+			cut <- sc.fs
 		}()
-		in, err := openKillable(ctx, fs, clk, started)
+		in, err := openKillable(ctx, sc.fs, sc.clk, h.keys, started)
 		clone := <-cut
 		if err != nil && power {
-			return nil, nil, fmt.Errorf("recovery: %w", err)
+			return nil, fmt.Errorf("recovery: %w", err)
 		}
 		if in != nil {
 			in.close()
 		}
-		if power {
-			h.rep.RecoveryCuts++
-		} else {
-			h.rep.RecoveryKills++
-		}
-		h.rep.CrashPoints++
-		fs = clone
-	}
-}
-
-// loadAndCut runs the workload and the sweeper on in, cuts the power or
-// kills the process at a random instant, and returns what that left. The
-// ledger is rolled back to what it held at that instant: what the service
-// acknowledged later may or may not have survived.
-func (h *harness) loadAndCut(ctx context.Context, in *instance, fs *vfs.MemFS, led *ledger, nextIdx *atomic.Int32, clk *clock) (*vfs.MemFS, error) {
-	loadCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	var (
-		wg     sync.WaitGroup
-		cutMu  sync.Mutex
-		isCut  bool
-		failed error
-	)
-	fail := func(err error) {
-		cutMu.Lock()
-		defer cutMu.Unlock()
-		if !isCut && failed == nil {
-			failed = err
-		}
-	}
-	for w := range h.cfg.Workers {
-		wl := &workload{svc: in.svc, ledger: led, pool: h.pool, nextIdx: nextIdx, rng: h.newRand(),
-			account: fmt.Sprintf("1000000000%02d", w%2)}
-		wg.Go(func() {
-			if err := wl.run(loadCtx); err != nil {
-				fail(err)
+		h.t.add(func(r *Report) {
+			if power {
+				r.RecoveryCuts++
+			} else {
+				r.RecoveryKills++
 			}
+			r.CrashPoints++
 		})
+		sc.fs = clone
 	}
-	wg.Go(func() {
-		for loadCtx.Err() == nil {
-			time.Sleep(time.Millisecond)
-			clk.advance(3 * time.Minute)
-			if err := in.svc.Sweep(loadCtx); err != nil && loadCtx.Err() == nil {
-				fail(fmt.Errorf("sweep: %w", err))
-			}
-		}
-	})
-
-	target := led.acknowledged() + h.rng.IntN(h.cfg.MaxOps)
-	for deadline := time.Now().Add(10 * time.Second); led.acknowledged() < target && time.Now().Before(deadline); {
-		time.Sleep(100 * time.Microsecond)
-	}
-	time.Sleep(time.Duration(h.rng.Int64N(int64(h.cfg.Jitter))))
-	power := h.rng.IntN(2) == 0
-	cfg := h.cutConfig()
-	cutMu.Lock()
-	isCut = true
-	err := failed
-	cutMu.Unlock()
-	frozen := led.freeze()
-	clone := fs
-	if power {
-		clone = in.fs.cut(cfg)
-	} else {
-		in.fs.kill()
-		h.rep.Kills++
-	}
-	h.rep.CrashPoints++
-	stop()
-	wg.Wait()
-	led.restore(frozen)
-	if err != nil {
-		return nil, fmt.Errorf("before the cut: %w", err)
-	}
-	return clone, nil
 }

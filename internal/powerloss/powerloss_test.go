@@ -11,14 +11,16 @@ import (
 )
 
 // TestPowerLoss cuts the power at a few hundred random instants of
-// concurrent uploads, completions, timeouts and recoveries, and checks
-// every acknowledgement. EBSD_CRASH_POINTS sets the number of cuts and
-// EBSD_CRASH_SEED the seed (printed, so that a failure can be replayed);
-// `go run ./cmd/ebsd-powerloss` runs long campaigns.
+// concurrent uploads, completions, timeouts, deletes, copies, garbage
+// collections and recoveries, and checks every acknowledgement and every
+// live snapshot's bytes after each cut and each collection.
+// EBSD_CRASH_POINTS sets the number of cuts and EBSD_CRASH_SEED the seed
+// (printed, so that a failure can be replayed); `go run
+// ./cmd/ebsd-powerloss` runs long campaigns.
 func TestPowerLoss(t *testing.T) {
 	points := 200
 	if testing.Short() || raceEnabled {
-		points = 30
+		points = 15
 	}
 	if v, err := strconv.Atoi(os.Getenv("EBSD_CRASH_POINTS")); err == nil && v > 0 {
 		points = v
@@ -33,7 +35,13 @@ func TestPowerLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.BlocksChecked == 0 || rep.Snapshots["completed"] == 0 {
+	if rep.BlocksChecked == 0 || rep.Snapshots["completed"] == 0 || rep.Collections == 0 || rep.Reclaims == 0 {
 		t.Fatalf("the campaign checked nothing: %v", rep)
+	}
+	// A full campaign does everything; a short one (-short, -race) may
+	// miss a rarer operation.
+	if points >= 100 && (rep.Deletes == 0 || rep.LineageCopies == 0 || rep.ResealCopies == 0 ||
+		rep.KeysSwept == 0 || rep.CollectionCuts == 0) {
+		t.Fatalf("the campaign left something unexercised: %v", rep)
 	}
 }

@@ -199,15 +199,26 @@ func (m *mortalFS) GetDiskUsage(p string) (vfs.DiskUsage, error) { return m.mem.
 type mortalFile struct {
 	fs   *mortalFS
 	name string
-	born *vfs.MemFS // the world the handle f was opened in
-	f    vfs.File
 	dir  bool
 	pos  int64
+	// mu guards the move of the handle to the dead world: two goroutines
+	// using the file at once after the kill (an append and a sync, say)
+	// would otherwise both move it, and one would close the handle the
+	// other writes through. Before the kill nothing moves it (fs.dead only
+	// changes under fs.mu held exclusively), so reads of f need no lock.
+	mu   sync.Mutex
+	born *vfs.MemFS // the world the handle f was opened in
+	f    vfs.File
 }
 
 // handle returns the handle to use now; fs.mu must be held.
 func (f *mortalFile) handle() vfs.File {
-	if f.fs.dead && f.born != f.fs.private {
+	if !f.fs.dead {
+		return f.f
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.born != f.fs.private {
 		// Reopen in the dead world. A file unlinked before the kill is not
 		// there: its node is reachable from no directory of mem, so
 		// writing to it there cannot be seen.

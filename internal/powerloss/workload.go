@@ -3,14 +3,18 @@ package powerloss
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/snapshot"
+	"github.com/ebsd/ebsd/internal/store"
 )
 
 // volumeGiB is the size of every volume: room for the unique indexes of a
@@ -25,50 +29,52 @@ const (
 	abandonedTimeout = 10
 )
 
-// pool is the contents the workload writes: a small set, so that most
-// Puts are deduplication hits against blocks stored by other snapshots,
-// cycles and crashes.
-type pool struct {
-	data    [][]byte
-	digests []ebs.Digest
-}
-
-func newPool(n int, seed uint64) *pool {
-	p := &pool{}
-	for i := range n {
-		b := block(seed<<20 | uint64(i))
-		if i == 0 {
-			b = make([]byte, ebs.BlockSize) // the zero block, which stores no data
-		}
-		p.data = append(p.data, b)
-		p.digests = append(p.digests, digestOf(b))
-	}
-	return p
-}
-
-// workload drives one service with concurrent uploads until ctx ends.
+// workload drives one service as one client until ctx ends: it uploads
+// snapshots (full, incremental, encrypted; writes that overwrite and
+// shadow), abandons some, deletes snapshots of every kind, copies them,
+// and reads them back.
 type workload struct {
 	svc     *snapshot.Service
+	meta    store.MetaStore
 	ledger  *ledger
 	pool    *pool
-	nextIdx *atomic.Int32 // every Put of a scenario gets its own index
+	buf     []byte        // a cold content being written
+	nextIdx *atomic.Int32 // fresh indexes of the scenario
 	rng     *rand.Rand
 	account string
+	clk     *clock
+	tokens  *tokenBook
+	tally   *tally
+	gc      *gcState // kicked after a delete, so that a collection runs at once
 }
 
-// run is one worker: it uploads snapshots, full or incremental on a
-// completed one, and abandons some. It returns nil when ctx ends and an
-// error for anything the service should never answer to a valid request.
+// run is one worker. It returns nil when ctx ends and an error for
+// anything the service should never answer to a valid request.
 func (w *workload) run(ctx context.Context) error {
 	for ctx.Err() == nil {
-		if err := w.snapshot(ctx); err != nil && ctx.Err() == nil {
+		var err error
+		switch n := w.rng.IntN(100); {
+		case n < 60:
+			err = w.upload(ctx)
+		case n < 72:
+			err = w.copy(ctx)
+		case n < 86:
+			err = w.delete(ctx)
+		case n < 90:
+			err = w.refreshCopies(ctx)
+		default:
+			err = w.read(ctx)
+		}
+		if err != nil && ctx.Err() == nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *workload) snapshot(ctx context.Context) error {
+// upload starts a snapshot, writes a few blocks and completes it, or
+// abandons it, or deletes it before completing it.
+func (w *workload) upload(ctx context.Context) error {
 	abandon := w.rng.IntN(8) == 0
 	timeout := int64(activeTimeout)
 	if abandon {
@@ -77,66 +83,143 @@ func (w *workload) snapshot(ctx context.Context) error {
 	size := int64(volumeGiB)
 	token := fmt.Sprintf("pl-%016x", w.rng.Uint64())
 	in := snapshot.StartInput{AccountID: w.account, VolumeSize: &size, ClientToken: &token, Timeout: &timeout}
-	var parent string
-	if parents := w.ledger.completedSnapshots(w.account); len(parents) > 0 && w.rng.IntN(2) == 0 {
-		parent = parents[w.rng.IntN(len(parents))]
-		in.ParentSnapshotID = &parent
+	rec := &snapRecord{account: w.account, abandoned: abandon, timeout: time.Duration(timeout) * time.Minute}
+	if w.rng.IntN(2) == 0 {
+		rec.parent, rec.encrypted = w.ledger.pickReadable(w.rng, w.account)
 	}
+	if rec.parent != "" {
+		in.ParentSnapshotID = &rec.parent
+	} else if w.rng.IntN(6) == 0 {
+		rec.encrypted = true
+		in.Encrypted = &rec.encrypted
+	}
+	at := w.clk.now()
 	out, err := w.svc.StartSnapshot(ctx, in)
 	if err != nil {
+		if rec.parent != "" && isNotFound(err) && w.ledger.isDeleting(rec.parent) {
+			return nil // the parent was deleted meanwhile
+		}
 		return fmt.Errorf("StartSnapshot: %w", err)
 	}
-	id := out.SnapshotID
-	w.ledger.started(id, w.account, parent, abandon)
+	rec.id, rec.lastAck = out.SnapshotID, at
+	w.ledger.started(rec)
+	id := rec.id
 
-	type written struct {
-		index  int32
-		digest ebs.Digest
+	var shadow []int32 // the parent's own indexes, which a write may shadow
+	if rec.parent != "" {
+		shadow = w.ledger.ownIndexes(rec.parent)
 	}
-	var puts []written
-	for range 1 + w.rng.IntN(6) {
-		index := w.nextIdx.Add(1)
-		if index >= volumeGiB*2048 {
-			return nil // the scenario used its volume up
+	// Most uploads are small; a few are large, so that some views take a
+	// re-seal copy's job many rounds to read (see copy).
+	writes := 1 + w.rng.IntN(6)
+	if w.rng.IntN(16) == 0 {
+		writes = 16 + w.rng.IntN(32)
+	}
+	own := make(map[int32]ebs.Digest)
+	for range writes {
+		index := w.index(own, shadow)
+		if index < 0 {
+			break // the scenario used its volume up
 		}
-		k := w.rng.IntN(len(w.pool.data))
-		if err := w.put(ctx, id, index, k); err != nil {
-			if abandon {
-				return nil // the sweeper may time it out at any moment
+		data, digest := w.pool.pick(w.rng, &w.buf)
+		w.ledger.attempt(id, index, digest)
+		at := w.clk.now()
+		if err := w.put(ctx, id, index, data, digest); err != nil {
+			if (abandon && !isInternal(err)) || w.goneWhileDeleted(err, id) {
+				return nil // timed out, or deleted by another worker
 			}
 			return err
 		}
-		w.ledger.put(id, index, w.pool.digests[k])
-		puts = append(puts, written{index, w.pool.digests[k]})
+		w.ledger.put(id, index, digest, at)
+		own[index] = digest
 	}
-	if abandon {
+	switch {
+	case abandon:
 		return nil
+	case w.rng.IntN(12) == 0:
+		return w.deleteOwn(ctx, id)
 	}
-	slices.SortFunc(puts, func(a, b written) int { return int(a.index - b.index) })
-	digests := make([]ebs.Digest, len(puts))
-	for i, p := range puts {
-		digests[i] = p.digest
+	indexes := slices.Sorted(maps.Keys(own))
+	digests := make([]ebs.Digest, len(indexes))
+	for i, index := range indexes {
+		digests[i] = own[index]
 	}
-	count := strconv.Itoa(len(puts))
+	count := strconv.Itoa(len(indexes))
 	sum, alg, method := linear(digests), "SHA256", "LINEAR"
-	_, err = w.svc.CompleteSnapshot(ctx, snapshot.CompleteInput{AccountID: w.account, SnapshotID: id,
+	res, err := w.svc.CompleteSnapshot(ctx, snapshot.CompleteInput{AccountID: w.account, SnapshotID: id,
 		ChangedBlocksCount: &count, Checksum: &sum, ChecksumAlgorithm: &alg, ChecksumAggregationMethod: &method})
-	if err != nil {
+	switch {
+	case err != nil && w.goneWhileDeleted(err, id):
+		return nil
+	case err != nil:
 		return fmt.Errorf("CompleteSnapshot %s: %w", id, err)
+	case res.Status == ebs.StatusError:
+		return nil // timed out first; verify decides whether it could
 	}
 	w.ledger.completed(id)
 	return nil
 }
 
-func (w *workload) put(ctx context.Context, id string, index int32, k int) error {
+// index chooses where the next write of a snapshot goes: mostly a fresh
+// index, sometimes one the snapshot wrote already (an overwrite, which
+// leaves the old content to the collector) or one its parent wrote (a
+// shadowing write). It returns -1 when the volume is used up.
+func (w *workload) index(own map[int32]ebs.Digest, shadow []int32) int32 {
+	switch n := w.rng.IntN(100); {
+	case n < 15 && len(own) > 0:
+		written := slices.Sorted(maps.Keys(own))
+		return written[w.rng.IntN(len(written))]
+	case n < 30 && len(shadow) > 0:
+		return shadow[w.rng.IntN(len(shadow))]
+	}
+	index := w.nextIdx.Add(1)
+	if index >= volumeGiB*2048 {
+		return -1
+	}
+	return index
+}
+
+func (w *workload) put(ctx context.Context, id string, index int32, data []byte, digest ebs.Digest) error {
 	idx := strconv.Itoa(int(index))
 	length, alg := strconv.Itoa(ebs.BlockSize), "SHA256"
-	sum := b64(w.pool.digests[k])
+	sum := b64(digest)
 	_, err := w.svc.PutSnapshotBlock(ctx, snapshot.PutBlockInput{AccountID: w.account, SnapshotID: id,
 		BlockIndex: idx, DataLength: &length, Checksum: &sum, ChecksumAlgorithm: &alg,
-		Body: bytes.NewReader(w.pool.data[k])})
+		Body: bytes.NewReader(data)})
 	if err != nil {
 		return fmt.Errorf("PutSnapshotBlock %s/%d: %w", id, index, err)
 	}
 	return nil
+}
+
+// isNotFound reports whether err is the service's 404.
+func isNotFound(err error) bool {
+	var e *ebs.Error
+	return errors.As(err, &e) && e.Kind == ebs.KindNotFound
+}
+
+// isInternal reports whether err is the service's 500.
+func isInternal(err error) bool {
+	var e *ebs.Error
+	return !errors.As(err, &e) || e.Kind == ebs.KindInternal
+}
+
+// goneWhileDeleted reports whether err says that snapshot id, which a
+// worker is deleting, is gone: a 404, or (counted in the report) a 500
+// whose cause is that the store has no record of it any more. The service
+// gives the 500 when a collection purged the deleted snapshot between the
+// request's look-up and its write (it should answer 404).
+func (w *workload) goneWhileDeleted(err error, id string) bool {
+	if !w.ledger.isDeleting(id) {
+		return false
+	}
+	if isNotFound(err) {
+		return true
+	}
+	var e *ebs.Error
+	if errors.As(err, &e) && e.Kind == ebs.KindInternal && errors.Is(err, store.ErrNotFound) {
+		w.tally.add(func(r *Report) { r.PurgeRaces++ })
+		return true
+	}
+	return false
 }
