@@ -1,6 +1,7 @@
 // Package benchserver starts an ebsd binary as a separate process for the
-// benchmark harnesses (cmd/ebsd-bench, cmd/ebs-clibench), on a free
-// loopback port with credentials of its own, and reads its peak RSS.
+// benchmark harnesses (cmd/ebsd-bench, cmd/ebs-clibench, cmd/ebsd-gcbench),
+// on a free loopback port with credentials of its own, and reads its peak
+// RSS.
 package benchserver
 
 import (
@@ -32,9 +33,23 @@ type Server struct {
 
 var bannerRE = regexp.MustCompile(`serving the EBS direct APIs at (\S+) `)
 
+// Options change how StartWith runs ebsd.
+type Options struct {
+	// Args are passed after the defaults (-addr, -data-dir, -log-level
+	// warn), so that they add flags or override those.
+	Args []string
+	// Stderr receives the server's logs; nil means os.Stderr.
+	Stderr io.Writer
+}
+
 // Start runs the ebsd binary bin with its data in dir and waits until it
 // serves. Its logs (warnings and errors only) go to stderr.
 func Start(ctx context.Context, bin, dir string) (*Server, error) {
+	return StartWith(ctx, bin, dir, Options{})
+}
+
+// StartWith is Start with extra flags and another destination for the logs.
+func StartWith(ctx context.Context, bin, dir string, o Options) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -42,8 +57,12 @@ func Start(ctx context.Context, bin, dir string) (*Server, error) {
 	if err := os.WriteFile(filepath.Join(dir, "credentials.json"), []byte(body), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-data-dir", dir, "-log-level", "warn")
+	args := append([]string{"-addr", "127.0.0.1:0", "-data-dir", dir, "-log-level", "warn"}, o.Args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stderr = os.Stderr
+	if o.Stderr != nil {
+		cmd.Stderr = o.Stderr
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ebs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+
+	"github.com/ebsd/ebsd/internal/benchserver"
+)
+
+// clients are the SDK clients of one server.
+type clients struct {
+	ebs *ebs.Client
+	ec2 *ec2.Client
+}
+
+func newClients(endpoint string, workers int) clients {
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(benchserver.KeyID, benchserver.Secret, ""),
+		HTTPClient:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}},
+	}
+	return clients{
+		ebs: ebs.NewFromConfig(cfg, func(o *ebs.Options) { o.BaseEndpoint = aws.String(endpoint); o.RetryMaxAttempts = 1 }),
+		ec2: ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = aws.String(endpoint); o.RetryMaxAttempts = 1 }),
+	}
+}
+
+func run(ctx context.Context, o options) error {
+	dir := o.dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "ebsd-gcbench-"); err != nil {
+			return err
+		}
+		if !o.keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	dataDir := filepath.Join(dir, "server")
+	fillBlocks := int(o.fill / blockSize)
+	c := content{nonce: rand.Uint64()}
+	fmt.Printf("ebsd-gcbench: fill %.2f GiB (%d blocks) into %d snapshots, delete half; U = %d blocks with %d workers; data in %s\n",
+		gib(int64(fillBlocks)*blockSize), fillBlocks, o.snapshots, o.blocks, o.workers, dataDir)
+
+	t := time.Now()
+	sums := make([][]string, roundDuring+o.rounds)
+	for r := range sums {
+		sums[r] = c.sums(uint64(streamRound+r), o.blocks)
+	}
+	fmt.Printf("checksums of %d rounds of U computed in %v\n", len(sums), time.Since(t).Round(time.Millisecond))
+
+	// 1. Fill, on a server that does not collect.
+	srv, err := benchserver.StartWith(ctx, o.ebsd, dataDir, benchserver.Options{Args: append([]string{"-gc-interval", "0"}, o.serverArgs()...)})
+	if err != nil {
+		return err
+	}
+	cl := newClients(srv.Endpoint, o.fillWorkers)
+	f, err := fill(ctx, cl.ebs, cl.ec2, c, fillBlocks, o.snapshots, o.fillWorkers)
+	srv.Stop()
+	if err != nil {
+		return fmt.Errorf("fill: %w", err)
+	}
+	fmt.Printf("fill: %d blocks in %v (%.0f blocks/s); deleted %d of %d snapshots through EC2 DeleteSnapshot\n",
+		f.blocks, f.took.Round(time.Millisecond), float64(f.blocks)/f.took.Seconds(), len(f.deleted), o.snapshots)
+	if o.cold {
+		if err := evictPacks(dataDir); err != nil {
+			return fmt.Errorf("drop the packs from the page cache: %w", err)
+		}
+	}
+
+	// 2 and 3: U with and without the collection.
+	res, err := measureCollection(ctx, o, dataDir, c, sums)
+	if err != nil {
+		return err
+	}
+	res.print(o)
+	return nil
+}
+
+// serverArgs are the server flags of both servers.
+func (o options) serverArgs() []string {
+	if o.packSize == "" {
+		return nil
+	}
+	return []string{"-pack-size", o.packSize}
+}
+
+func gib(n int64) float64 { return float64(n) / (1 << 30) }
