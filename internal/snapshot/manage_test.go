@@ -526,3 +526,39 @@ func TestGetRacingDeleteIs404(t *testing.T) {
 	}
 	wantKind(t, get(), ebs.KindNotFound, ebs.ReasonSnapshotNotFound, id)
 }
+
+// purgingMeta is a MetaStore whose PutBlock first runs onPut: a delete and
+// a collection's purge landing between a write's checks and its mapping.
+type purgingMeta struct {
+	*memstore.Meta
+	onPut func(id string)
+}
+
+func (m *purgingMeta) PutBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time) error {
+	if m.onPut != nil {
+		m.onPut(id)
+	}
+	return m.Meta.PutBlock(ctx, id, index, ref, now)
+}
+
+// TestPutRacingDeleteAndPurgeIs404: the write comes after the delete, so
+// the snapshot does not exist for it: 404, not a 500.
+func TestPutRacingDeleteAndPurgeIs404(t *testing.T) {
+	meta := &purgingMeta{Meta: memstore.NewMeta()}
+	svc, err := snapshot.New(context.Background(), snapshot.Options{Meta: meta, Blocks: memstore.NewBlocks()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, clock: &clock{t: time.Now()}}
+	id := f.start(t, snapshot.StartInput{})
+	meta.onPut = func(id string) {
+		meta.onPut = nil
+		if err := svc.DeleteSnapshot(context.Background(), snapshot.DeleteInput{AccountID: account, SnapshotID: &id}); err != nil {
+			t.Error(err)
+		}
+		if err := meta.PurgeSnapshot(context.Background(), id); err != nil {
+			t.Error(err)
+		}
+	}
+	wantKind(t, f.put(id, 0, payload("x")), ebs.KindNotFound, ebs.ReasonSnapshotNotFound, id)
+}
