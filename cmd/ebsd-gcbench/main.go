@@ -71,6 +71,7 @@ type options struct {
 	delay       time.Duration
 	minLive     float64
 	packSize    string
+	compactRate string
 	cold        bool
 }
 
@@ -92,6 +93,7 @@ func main() {
 	flag.Float64Var(&o.minLive, "min-live", 0.6, "the server's -gc-min-live: 0.6 makes every pack at about 50% garbage a compaction source, "+
 		"where the default 0.5 would take only those a little over half garbage")
 	flag.StringVar(&o.packSize, "pack-size", "", "the server's -pack-size (default: the server's)")
+	flag.StringVar(&o.compactRate, "gc-compact-rate", "", "the server's -gc-compact-rate (default: the server's)")
 	flag.BoolVar(&o.cold, "cold", true, "drop the pack files from the page cache before the measuring server starts")
 	flag.Parse()
 	if err := o.check(); err != nil {

@@ -89,10 +89,14 @@ func run(ctx context.Context, o options) error {
 
 // serverArgs are the server flags of both servers.
 func (o options) serverArgs() []string {
-	if o.packSize == "" {
-		return nil
+	var args []string
+	if o.packSize != "" {
+		args = append(args, "-pack-size", o.packSize)
 	}
-	return []string{"-pack-size", o.packSize}
+	if o.compactRate != "" {
+		args = append(args, "-gc-compact-rate", o.compactRate)
+	}
+	return args
 }
 
 func gib(n int64) float64 { return float64(n) / (1 << 30) }

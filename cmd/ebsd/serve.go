@@ -51,7 +51,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Stall: cfg.StallTimeout, MinRate: cfg.MinTransferRate, Max: cfg.TransferTimeout,
 		},
 		MaxInFlight: cfg.MaxInFlight,
-		GC:          server.GCOptions{Interval: cfg.GCInterval, MinLive: cfg.GCMinLive, CompactBytes: cfg.GCCompactBytes},
+		GC: server.GCOptions{Interval: cfg.GCInterval, MinLive: cfg.GCMinLive, CompactBytes: cfg.GCCompactBytes,
+			CompactRate: cfg.GCCompactRate},
 	})
 	if err != nil && ctx.Err() != nil {
 		// SIGTERM or Ctrl-C while the stores open: exit now, as asked.

@@ -56,10 +56,13 @@ type Config struct {
 	// GCInterval is how often the garbage collector runs in the server;
 	// 0 turns it off. GCMinLive is the live fraction below which a pack
 	// is compacted, and GCCompactBytes bounds the live bytes one
-	// collection copies (0: no bound).
+	// collection copies (0: no bound). GCCompactRate bounds compaction's
+	// reads and writes, in bytes per second, while blocks are being
+	// written (0: no bound).
 	GCInterval     time.Duration
 	GCMinLive      float64
 	GCCompactBytes int64
+	GCCompactRate  int64
 	// StorageQuota is each account's storage quota in bytes of logical
 	// data written, unless credentials.json sets the account's own; 0
 	// means none.
@@ -83,6 +86,7 @@ const (
 	DefaultGCInterval          = time.Hour
 	DefaultGCMinLive           = 0.5
 	DefaultGCCompactBytes      = 8 << 30
+	DefaultGCCompactRate       = 32 << 20
 )
 
 // Names of the files that default to living in the data directory.
@@ -113,6 +117,7 @@ func defaults() Config {
 		GCInterval:          DefaultGCInterval,
 		GCMinLive:           DefaultGCMinLive,
 		GCCompactBytes:      DefaultGCCompactBytes,
+		GCCompactRate:       DefaultGCCompactRate,
 	}
 }
 

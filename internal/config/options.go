@@ -147,6 +147,14 @@ func options() []option {
 			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.GCCompactBytes) },
 		},
 		{
+			flag: "gc-compact-rate", env: "EBSD_GC_COMPACT_RATE", arg: "size",
+			usage: "Most bytes per second that compaction reads and writes while blocks are being uploaded, so that a " +
+				"collection leaves the disk to the uploads; with no upload running it goes at the disk's speed. " +
+				"0 means no bound.",
+			def:  FormatSize(DefaultGCCompactRate),
+			bind: func(c *Config) flag.Value { return (*sizeValue)(&c.GCCompactRate) },
+		},
+		{
 			flag: "storage-quota", env: "EBSD_STORAGE_QUOTA", arg: "size",
 			usage: "Most data each account's snapshots may hold, counted as the logical bytes of the non-zero blocks they " +
 				"wrote (512 KiB each; what a snapshot inherits is its parent's). Beyond it PutSnapshotBlock and " +

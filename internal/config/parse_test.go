@@ -53,6 +53,7 @@ func TestParseDefaults(t *testing.T) {
 		GCInterval:          time.Hour,
 		GCMinLive:           0.5,
 		GCCompactBytes:      8 << 30,
+		GCCompactRate:       32 << 20,
 	}
 	if got != want {
 		t.Errorf("Parse(nil) = %+v\nwant %+v", got, want)
@@ -95,6 +96,7 @@ func TestParsePrecedence(t *testing.T) {
 		{"gc-interval", "EBSD_GC_INTERVAL", "10m", "0", func(c config.Config) any { return c.GCInterval }, time.Hour, 10 * time.Minute, time.Duration(0)},
 		{"gc-min-live", "EBSD_GC_MIN_LIVE", "0.8", "0.25", func(c config.Config) any { return c.GCMinLive }, 0.5, 0.8, 0.25},
 		{"gc-compact-bytes", "EBSD_GC_COMPACT_BYTES", "1GiB", "0", func(c config.Config) any { return c.GCCompactBytes }, int64(8 << 30), int64(1 << 30), int64(0)},
+		{"gc-compact-rate", "EBSD_GC_COMPACT_RATE", "64MiB", "0", func(c config.Config) any { return c.GCCompactRate }, int64(32 << 20), int64(64 << 20), int64(0)},
 		{"storage-quota", "EBSD_STORAGE_QUOTA", "10GiB", "1TB", func(c config.Config) any { return c.StorageQuota }, int64(0), int64(10 << 30), int64(1e12)},
 		{"throttle", "EBSD_THROTTLE", "aws", "off", func(c config.Config) any { return c.Throttle }, "off", "aws", "off"},
 		{"throttle-config", "EBSD_THROTTLE_CONFIG", "/env.json", "/flag.json", func(c config.Config) any { return c.ThrottleConfig }, "", "/env.json", "/flag.json"},

@@ -82,6 +82,9 @@ func (c Config) Validate() error {
 	if c.GCCompactBytes < 0 {
 		bad("gc-compact-bytes", "EBSD_GC_COMPACT_BYTES", "is %d; it must not be negative (0 means no bound)", c.GCCompactBytes)
 	}
+	if c.GCCompactRate < 0 {
+		bad("gc-compact-rate", "EBSD_GC_COMPACT_RATE", "is %d; it must not be negative (0 means no bound), like %s", c.GCCompactRate, FormatSize(DefaultGCCompactRate))
+	}
 	if c.PackSize < MinPackSize || c.PackSize > MaxPackSize {
 		bad("pack-size", "EBSD_PACK_SIZE", "is %d bytes; it must be between %s and %s, like %s",
 			c.PackSize, FormatSize(MinPackSize), FormatSize(MaxPackSize), FormatSize(DefaultPackSize))

@@ -29,8 +29,11 @@ type Options struct {
 	// copies; 0 means no bound.
 	MinLive         float64
 	MaxCompactBytes int64
-	Logger          *slog.Logger          // nil discards
-	Registerer      prometheus.Registerer // nil registers nothing
+	// CompactRate bounds compaction's bytes per second while blocks are
+	// written (store.CompactOptions.Rate); 0 means no bound.
+	CompactRate int64
+	Logger      *slog.Logger          // nil discards
+	Registerer  prometheus.Registerer // nil registers nothing
 }
 
 // Report is what one collection did.
@@ -136,7 +139,7 @@ func (c *Collector) collect(ctx context.Context) (Report, error) {
 	}
 	rep.SweepTime = time.Since(t)
 	t = time.Now()
-	rep.Compact, err = c.opts.Blocks.Compact(ctx, store.CompactOptions{MinLive: c.opts.MinLive, MaxBytes: c.opts.MaxCompactBytes})
+	rep.Compact, err = c.opts.Blocks.Compact(ctx, store.CompactOptions{MinLive: c.opts.MinLive, MaxBytes: c.opts.MaxCompactBytes, Rate: c.opts.CompactRate})
 	rep.CompactTime = time.Since(t)
 	if err != nil {
 		return rep, fmt.Errorf("compact: %w", err)

@@ -23,6 +23,8 @@ type GCOptions struct {
 	// MinLive and CompactBytes are gc.Options' MinLive and MaxCompactBytes.
 	MinLive      float64
 	CompactBytes int64
+	// CompactRate is gc.Options' CompactRate.
+	CompactRate int64
 }
 
 // newCollector returns the collector over the server's stores.
@@ -33,6 +35,7 @@ func (s *Server) newCollector(reg prometheus.Registerer) (*gc.Collector, error) 
 		Drain:           s.service.DrainWrites,
 		MinLive:         s.opts.GC.MinLive,
 		MaxCompactBytes: s.opts.GC.CompactBytes,
+		CompactRate:     s.opts.GC.CompactRate,
 		Logger:          s.opts.Logger,
 		Registerer:      reg,
 	})

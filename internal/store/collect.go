@@ -63,6 +63,11 @@ type CompactOptions struct {
 	MinLive float64
 	// MaxBytes bounds the live bytes copied in one call; 0 means no bound.
 	MaxBytes int64
+	// Rate bounds, in bytes per second, what compaction reads and writes
+	// while Puts are being written, so that a collection leaves the disk
+	// to them (docs/gc.md §4 "Pacing"); with no Put running it goes at
+	// the disk's speed. 0 means no bound.
+	Rate int64
 }
 
 // CompactReport is what one Compact did.

@@ -67,6 +67,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	if err != nil {
 		return rep, err
 	}
+	pace := newPacer(opts.Rate, s.writesRunning)
 	var indexed map[uint32]map[int64]indexedEntry
 	if len(srcs) > 0 {
 		if indexed, err = s.indexedIn(srcs); err != nil {
@@ -78,7 +79,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 			break
 		}
 		var r store.CompactReport
-		r, err = s.compactRound(ctx, round, indexed)
+		r, err = s.compactRound(ctx, round, indexed, pace)
 		rep.PacksCompacted += r.PacksCompacted
 		rep.PacksRemoved += r.PacksRemoved
 		rep.BytesCopied += r.BytesCopied
@@ -275,7 +276,7 @@ func (s *Store) indexedIn(srcs []compactSource) (map[uint32]map[int64]indexedEnt
 // finds the intent still copying, and the sources when it finds "r" keys.
 // An error before C5 removes out and the intent; after C5 the compaction is
 // done, and what is left of C6 and C7 is recovery's.
-func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed map[uint32]map[int64]indexedEntry) (store.CompactReport, error) {
+func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed map[uint32]map[int64]indexedEntry, pace *pacer) (store.CompactReport, error) {
 	var rep store.CompactReport
 	ids := make([]uint32, len(srcs))
 	for i, src := range srcs {
@@ -316,6 +317,7 @@ func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed 
 
 	// C3, C4
 	c := newCompactCopy(s, out)
+	c.pace = pace
 	if err := step("C3"); err != nil {
 		return rep, err
 	}

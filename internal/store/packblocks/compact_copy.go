@@ -18,13 +18,17 @@ import (
 
 // compactCopy is one compaction's output pack and what it moved there.
 type compactCopy struct {
-	s   *Store
-	out uint32
+	s    *Store
+	out  uint32
+	pace *pacer // nil: unpaced
 
 	f    vfs.File // nil until the first entry is copied, and once finished
 	bw   *bufio.Writer
 	w    *pack.Writer
 	size int64 // out's size once finished; 0 if never created
+	// behind is the output offset up to which writeback was last
+	// requested (writeBehind).
+	behind int64
 
 	moves     []move              // entries the index named in a source
 	salvaged  []move              // entries found after damage that the index named nowhere
@@ -91,9 +95,13 @@ func (c *compactCopy) copyPack(ctx context.Context, src compactSource, idx map[i
 			}
 			e := sc.Entry()
 			key := e.Header.Key
+			// The scan reads dead entries too: they cost the disk alike.
+			if err := c.pace.pace(ctx, e.Header.Size()); err != nil {
+				return err
+			}
 			if ix, ok := idx[e.Offset]; ok && ix.key == key {
 				delete(idx, e.Offset)
-				if err := c.copy(e.Header, sc.Data(), ix.loc, false); err != nil {
+				if err := c.copy(ctx, e.Header, sc.Data(), ix.loc, false); err != nil {
 					return err
 				}
 				continue
@@ -105,7 +113,7 @@ func (c *compactCopy) copyPack(ctx context.Context, src compactSource, idx map[i
 				return err
 			} else if !found {
 				loc := location{pack: src.id, off: e.Offset, len: e.Header.RawLen}
-				if err := c.copy(e.Header, sc.Data(), loc, true); err != nil {
+				if err := c.copy(ctx, e.Header, sc.Data(), loc, true); err != nil {
 					return err
 				}
 			}
@@ -150,7 +158,7 @@ func (c *compactCopy) copyPack(ctx context.Context, src compactSource, idx map[i
 }
 
 // copy appends an entry, read intact from loc, to out.
-func (c *compactCopy) copy(h pack.EntryHeader, stored []byte, from location, salvage bool) error {
+func (c *compactCopy) copy(ctx context.Context, h pack.EntryHeader, stored []byte, from location, salvage bool) error {
 	if c.w == nil {
 		f, err := c.s.createPack(c.out)
 		if err != nil {
@@ -174,6 +182,25 @@ func (c *compactCopy) copy(h pack.EntryHeader, stored []byte, from location, sal
 	}
 	c.seen[h.Key] = true
 	c.copied += pack.EntryHeaderSize + int64(len(stored))
+	if err := c.pace.pace(ctx, pack.EntryHeaderSize+int64(len(stored))); err != nil {
+		return err
+	}
+	return c.writeBehind()
+}
+
+// writeBehind starts the writeback of what copy wrote, every writeBehind
+// bytes, and waits for the writeback it started the time before: the
+// output's dirty pages stay under twice writeBehind instead of growing to
+// a pack's size for C4's fsync to write at once.
+func (c *compactCopy) writeBehind() error {
+	off := c.w.Offset() - int64(c.bw.Buffered())
+	if off-c.behind < writeBehind {
+		return nil
+	}
+	if _, err := c.f.SyncTo(off); err != nil {
+		return fmt.Errorf("packblocks: compact: %s: %w", packName(c.out), err)
+	}
+	c.behind = off
 	return nil
 }
 

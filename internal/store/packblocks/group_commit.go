@@ -39,6 +39,7 @@ func (s *Store) append(key ebs.Digest, data []byte, call *putCall, since time.Ti
 		return fmt.Errorf("packblocks: put %v: %w", key, err)
 	}
 	s.pending.add(p, p.w.Offset(), groupEntry{entryAppended, key, location{pack: p.id, off: off, len: uint32(len(data))}, call}, since)
+	s.noteAppend(since)
 	s.stats.bytes.Add(size)
 	s.kickSyncer()
 	return nil

@@ -62,6 +62,10 @@ type Store struct {
 	nextID  uint32      // id of the next pack to create
 	pending *syncGroup  // calls not yet handed to the syncer
 
+	// lastAppend is when a Put last appended (Unix ns), which paces
+	// compaction (compact_pace.go).
+	lastAppend atomic.Int64
+
 	kick       chan struct{} // wakes the syncer; capacity 1
 	quit       chan struct{} // closed by Close to stop the syncer
 	syncerDone chan struct{}
