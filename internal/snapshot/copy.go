@@ -86,6 +86,9 @@ func (s *Service) CopySnapshot(ctx context.Context, in CopyInput) (*CopyOutput, 
 	if rec.State == store.StateCopying {
 		// A new lineage whose blocks the copy job writes.
 		rec.RootID = "" // set to the ID below
+		if err := s.checkCopyQuota(ctx, src); err != nil {
+			return nil, err
+		}
 	} else {
 		rec.State = store.StateCompleted
 		rec.ParentID, rec.RootID, rec.Depth = src.ID, src.RootID, src.Depth+1

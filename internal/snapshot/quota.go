@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/store"
 )
 
 // zeroChecksum is the x-amz-Checksum of a zero block.
@@ -56,6 +57,32 @@ func (s *Service) checkQuota(ctx context.Context, op, account string, blocks int
 		"Account %s has reached its storage quota: its snapshots have written %s of the %s it may store. "+
 			"Delete snapshots it no longer needs; their space is counted free again after the next garbage collection.",
 		account, bytesText(used), bytesText(quota))
+}
+
+// checkCopyQuota refuses a re-seal copy of src that would take its
+// account past its storage quota: the copy job writes every block of
+// src's view as the copy's own, and that job, which runs later, cannot
+// refuse. A lineage copy writes no block and costs no space, so it is
+// not checked. The count is src's written blocks, zero blocks included:
+// an upper bound, exact unless src wrote zero blocks.
+func (s *Service) checkCopyQuota(ctx context.Context, src store.Snapshot) error {
+	if s.StorageQuota(src.OwnerID) <= 0 {
+		return nil
+	}
+	n := src.FullBlocks
+	if n == 0 {
+		chain, err := s.chain(ctx, src)
+		if err == nil {
+			n, err = s.countView(ctx, chain)
+		}
+		if err != nil {
+			return internal(opCopy, err)
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	return s.checkQuota(ctx, opCopy, src.OwnerID, n)
 }
 
 // bytesText renders n bytes exactly and, from a MiB on, in MiB or GiB too.

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/keyring"
 	"github.com/ebsd/ebsd/internal/snapshot"
 	"github.com/ebsd/ebsd/internal/store/memstore"
 )
@@ -19,8 +20,12 @@ import (
 func quotaFixture(t *testing.T, quota *atomic.Int64) (*fixture, *memstore.Meta) {
 	t.Helper()
 	meta := memstore.NewMeta()
+	keys, err := keyring.Open(t.TempDir()+"/kms-keys.json", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := snapshot.New(context.Background(), snapshot.Options{
-		Meta: meta, Blocks: memstore.NewBlocks(),
+		Meta: meta, Blocks: memstore.NewBlocks(), Keys: keys,
 		StorageQuota: func(acct string) int64 {
 			if acct != account {
 				return 0
@@ -210,5 +215,36 @@ func TestStorageQuotaConcurrent(t *testing.T) {
 	t.Logf("%d writers refused; usage %d blocks, %d over the quota", refused.Load(), used/ebs.BlockSize, over)
 	if over > writers {
 		t.Errorf("usage is %d blocks over the quota, want at most %d (the writes in flight)", over, writers)
+	}
+}
+
+// TestCopyQuota: a copy that re-seals every block (plain source, encrypted
+// copy) is refused when its blocks would take the account past its quota,
+// and allowed when they fit; a lineage copy, which stores nothing, is not
+// refused at the quota.
+func TestCopyQuota(t *testing.T) {
+	var quota atomic.Int64
+	quota.Store(5 * ebs.BlockSize)
+	f, _ := quotaFixture(t, &quota)
+	ctx := context.Background()
+	src := f.start(t, snapshot.StartInput{})
+	f.mustPut(t, src, map[int][]byte{0: payload("a"), 1: payload("b"), 2: payload("c")})
+	f.complete(t, src, 3, "")
+	copyOf := func(encrypted bool) error {
+		in := snapshot.CopyInput{AccountID: account, Region: "us-east-1", SourceRegion: p("us-east-1"), SourceSnapshotID: &src}
+		if encrypted {
+			in.Encrypted = p(true)
+		}
+		_, err := f.svc.CopySnapshot(ctx, in)
+		return err
+	}
+	// 3 used + 3 to re-seal > 5.
+	wantKind(t, copyOf(true), ebs.KindQuotaExceeded, "", "storage quota")
+	if err := copyOf(false); err != nil {
+		t.Errorf("a lineage copy at 3 of 5 blocks: %v", err)
+	}
+	quota.Store(6 * ebs.BlockSize)
+	if err := copyOf(true); err != nil {
+		t.Errorf("a re-seal copy that fits the quota: %v", err)
 	}
 }
