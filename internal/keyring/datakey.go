@@ -18,15 +18,7 @@ func (k *Keyring) NewDataKey(arn string) (plain, wrapped []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	aead, err := mk.aead()
-	if err != nil {
-		return nil, nil, err
-	}
-	plain = make([]byte, DataKeyLen)
-	if _, err := rand.Read(plain); err != nil {
-		return nil, nil, fmt.Errorf("keyring: %w", err)
-	}
-	return plain, aead.Seal(nil, nil, plain, []byte(arn)), nil
+	return mk.newDataKey()
 }
 
 // Wrap seals an existing data key under the master key named arn, like KMS
@@ -34,18 +26,11 @@ func (k *Keyring) NewDataKey(arn string) (plain, wrapped []byte, err error) {
 // under the copy's key, so that the copy reads the blocks it shares with
 // its source and stays readable when the source's key is gone.
 func (k *Keyring) Wrap(arn string, plain []byte) ([]byte, error) {
-	if len(plain) != DataKeyLen {
-		return nil, fmt.Errorf("keyring: wrap under %s: a data key is %d bytes, not %d", arn, DataKeyLen, len(plain))
-	}
 	mk, err := k.key(arn)
 	if err != nil {
 		return nil, err
 	}
-	aead, err := mk.aead()
-	if err != nil {
-		return nil, err
-	}
-	return aead.Seal(nil, nil, plain, []byte(arn)), nil
+	return mk.wrap(plain)
 }
 
 // Unwrap returns the data key that NewDataKey wrapped under arn, like KMS
@@ -56,13 +41,43 @@ func (k *Keyring) Unwrap(arn string, wrapped []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return mk.unwrap(wrapped)
+}
+
+// newDataKey returns a new random data key, in plain and wrapped under mk.
+func (mk *masterKey) newDataKey() (plain, wrapped []byte, err error) {
+	plain = make([]byte, DataKeyLen)
+	if _, err := rand.Read(plain); err != nil {
+		return nil, nil, fmt.Errorf("keyring: %w", err)
+	}
+	wrapped, err = mk.wrap(plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	return plain, wrapped, nil
+}
+
+// wrap seals the data key plain under mk, bound to mk's ARN.
+func (mk *masterKey) wrap(plain []byte) ([]byte, error) {
+	if len(plain) != DataKeyLen {
+		return nil, fmt.Errorf("keyring: wrap under %s: a data key is %d bytes, not %d", mk.arn, DataKeyLen, len(plain))
+	}
 	aead, err := mk.aead()
 	if err != nil {
 		return nil, err
 	}
-	plain, err := aead.Open(nil, nil, wrapped, []byte(arn))
+	return aead.Seal(nil, nil, plain, []byte(mk.arn)), nil
+}
+
+// unwrap opens a data key that wrap sealed under mk.
+func (mk *masterKey) unwrap(wrapped []byte) ([]byte, error) {
+	aead, err := mk.aead()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := aead.Open(nil, nil, wrapped, []byte(mk.arn))
 	if err != nil || len(plain) != DataKeyLen {
-		return nil, fmt.Errorf("keyring: unwrap under %s: %w", arn, ErrBadWrap)
+		return nil, fmt.Errorf("keyring: unwrap under %s: %w", mk.arn, ErrBadWrap)
 	}
 	return plain, nil
 }
