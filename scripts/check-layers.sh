@@ -34,7 +34,7 @@ check deps internal/vfsdir "^$mod/internal/(api|snapshot|store|server)" "directo
 check deps internal/throttle "^$mod/internal/(api|snapshot|store|server)" "rate limits know no requests or storage"
 check deps internal/inflight "^$mod/internal/(api|ec2api|snapshot|store|server)" "the in-flight bound is shared by both wire layers"
 check deps internal/reqmetrics "^$mod/internal/(api|ec2api|snapshot|store|server)" "request metrics are shared by both wire layers and gc"
-for b in packblocks pebblemeta memstore; do
+for b in packblocks pebblemeta memstore s3blocks; do
 	check deps internal/store/$b "^$mod/internal/(api|snapshot|server|sigv4)" "backends store and retrieve"
 done
 exit $fail

@@ -14,11 +14,20 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 python3 -c 'import boto3' >/dev/null 2>&1 || missing+=(python3-boto3)
+command -v nbdinfo >/dev/null 2>&1 || missing+=(libnbd-bin)   # nbdinfo, nbdcopy: ebs nbd's tests
+command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)  # qemu-img, qemu-io: ebs nbd's tests
+# internal/pgdb/pgtest starts throwaway clusters from these binaries.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "test.sh: installing ${missing[*]} (end-to-end tests need them)"
 	if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 	$SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The S3 block store's tests run against MinIO, built once from source
+# into $(go env GOPATH)/bin (about 3 minutes the first time).
+echo "== minio"
+scripts/install-minio.sh
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'; git ls-files --others --exclude-standard '*.go'))

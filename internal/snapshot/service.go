@@ -3,6 +3,7 @@ package snapshot
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -146,6 +147,12 @@ func (s *Service) putBuf(b *[]byte) { s.bufs.Put(b) }
 func internal(op string, err error) error {
 	if e := storageFull(op, err); e != nil {
 		return e
+	}
+	if errors.Is(err, store.ErrUnavailable) {
+		// Every SDK retries a 503 with backoff: PostgreSQL or the object
+		// store restarting is a wait, not a failure.
+		return ebs.Wrap(op, ebs.KindUnavailable, err,
+			"The server cannot reach its storage backend just now; retry later.")
 	}
 	return ebs.Wrap(op, ebs.KindInternal, err, "internal error")
 }

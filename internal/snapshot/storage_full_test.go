@@ -66,6 +66,9 @@ func TestStorageFullIsRetryable(t *testing.T) {
 		{"store refusing writes", nil, fmt.Errorf("pebblemeta: PutBlock: %w", spaceError{}), ebs.KindUnavailable,
 			"The server's storage is full (12.0 KiB free on /d/meta, 64.0 MiB needed to accept writes); retry later"},
 		{"refused before the append", fmt.Errorf("server: %w", spaceError{}), nil, ebs.KindUnavailable, "12.0 KiB free on /d/meta"},
+		{"object store unreachable", fmt.Errorf("s3blocks: upload group 7: %w: dial tcp: connection refused", store.ErrUnavailable), nil, ebs.KindUnavailable,
+			"cannot reach its storage backend just now; retry later"},
+		{"PostgreSQL restarting", nil, fmt.Errorf("pgmeta: PutBlock: %w", store.ErrUnavailable), ebs.KindUnavailable, "retry later"},
 		{"I/O error", &os.PathError{Op: "write", Path: "/p", Err: syscall.EIO}, nil, ebs.KindInternal, "internal error"},
 		{"other metadata error", nil, errors.New("boom"), ebs.KindInternal, "internal error"},
 	} {

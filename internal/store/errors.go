@@ -24,4 +24,10 @@ var (
 
 	// ErrClosed means the store was used after Close.
 	ErrClosed = errors.New("store: closed")
+
+	// ErrUnavailable means a backend that lives in another process
+	// (PostgreSQL, an object store) could not be reached or went away
+	// mid-call: the call may succeed if retried later. Backends wrap it
+	// around the cause.
+	ErrUnavailable = errors.New("store: backend unavailable")
 )
