@@ -64,7 +64,7 @@ func (o *s3Objects) create(ctx context.Context, name string, body []byte, exclus
 		if httpStatus(err) == http.StatusPreconditionFailed {
 			return fmt.Errorf("%w: %s: %w", errObjectExists, name, err)
 		}
-		return fmt.Errorf("s3blocks: put %s: %w", name, err)
+		return fmt.Errorf("s3blocks: put %s: %w", name, unavailable(err))
 	}
 	return nil
 }
@@ -83,7 +83,7 @@ func (o *s3Objects) readRange(ctx context.Context, name string, off, n int64, ds
 		if errors.As(err, &nsk) || httpStatus(err) == http.StatusNotFound {
 			return dst, fmt.Errorf("%w: %s", errNoObject, name)
 		}
-		return dst, fmt.Errorf("s3blocks: get %s: %w", name, err)
+		return dst, fmt.Errorf("s3blocks: get %s: %w", name, unavailable(err))
 	}
 	defer out.Body.Close()
 	start := len(dst)
@@ -94,7 +94,7 @@ func (o *s3Objects) readRange(ctx context.Context, name string, off, n int64, ds
 		m, err := io.ReadFull(out.Body, dst[start:start+int(n)])
 		o.stats.getBytes.Add(int64(m))
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return dst[:start], fmt.Errorf("s3blocks: get %s: %w", name, err)
+			return dst[:start], fmt.Errorf("s3blocks: get %s: %w", name, unavailable(err))
 		}
 		return dst[:start+m], nil // short if the object is: the caller checks
 	}
@@ -102,7 +102,7 @@ func (o *s3Objects) readRange(ctx context.Context, name string, off, n int64, ds
 	_, err = buf.ReadFrom(out.Body)
 	o.stats.getBytes.Add(int64(buf.Len() - start))
 	if err != nil {
-		return dst[:start], fmt.Errorf("s3blocks: get %s: %w", name, err)
+		return dst[:start], fmt.Errorf("s3blocks: get %s: %w", name, unavailable(err))
 	}
 	return buf.Bytes(), nil
 }
@@ -121,7 +121,7 @@ func (o *s3Objects) remove(ctx context.Context, name string) error {
 	o.stats.deletes.Add(1)
 	_, err := o.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(o.bucket), Key: aws.String(name)})
 	if err != nil && httpStatus(err) != http.StatusNotFound {
-		return fmt.Errorf("s3blocks: delete %s: %w", name, err)
+		return fmt.Errorf("s3blocks: delete %s: %w", name, unavailable(err))
 	}
 	return nil
 }
