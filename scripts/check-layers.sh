@@ -32,6 +32,7 @@ check deps internal/sigv4 "^$mod/internal/(api|snapshot|store|server)" "sigv4 is
 check deps internal/pack "^$mod/internal/(store|snapshot|api)" "the pack format knows no storage"
 check deps internal/vfsdir "^$mod/internal/(api|snapshot|store|server)" "directory durability knows no storage"
 check deps internal/throttle "^$mod/internal/(api|snapshot|store|server)" "rate limits know no requests or storage"
+check deps internal/nbd "^$mod/" "the NBD protocol serves any Backend: standard library only"
 check deps internal/inflight "^$mod/internal/(api|ec2api|snapshot|store|server)" "the in-flight bound is shared by both wire layers"
 check deps internal/reqmetrics "^$mod/internal/(api|ec2api|snapshot|store|server)" "request metrics are shared by both wire layers and gc"
 for b in packblocks pebblemeta memstore s3blocks; do

@@ -8,6 +8,7 @@
 //	ebs upload --resume SNAP IMAGE   continue an interrupted upload
 //	ebs download SNAP FILE           snapshot -> sparse file or device
 //	ebs diff SNAP1 SNAP2             changed blocks between two snapshots
+//	ebs nbd SNAP                     serve a snapshot over NBD (qemu, nbdinfo, nbd-client)
 //	ebs ls SNAP                      blocks of a snapshot
 //	ebs info SNAP | ebs wait SNAP
 //	ebs snapshots [--tag K=V] [SNAP...]  your snapshots (EC2 DescribeSnapshots)
@@ -61,6 +62,7 @@ func (m *Main) commands() []command {
 		{"upload", "[flags] IMAGE", "upload a raw disk image (file or block device) into a new snapshot", runUpload},
 		{"download", "[flags] SNAPSHOT FILE", "download a snapshot into a sparse file or a block device", runDownload},
 		{"diff", "[flags] SNAPSHOT1 SNAPSHOT2", "list the blocks that differ between two snapshots of one lineage", runDiff},
+		{"nbd", "[flags] SNAPSHOT", "serve a snapshot as a block device over NBD, read-only or with writes saved as a child snapshot", runNbd},
 		{"ls", "[flags] SNAPSHOT", "list the written blocks of a snapshot", runLs},
 		{"info", "[flags] SNAPSHOT", "show a snapshot's size and block count", runInfo},
 		{"wait", "[flags] SNAPSHOT", "wait until a snapshot is completed and readable", runWait},

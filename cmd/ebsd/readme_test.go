@@ -88,7 +88,7 @@ func TestREADMEShellBlocks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("installs the binaries and runs the README's sessions")
 	}
-	for _, tool := range []string{"bash", "go", "aws", "openssl", "base64", "cmp", "truncate", "dd"} {
+	for _, tool := range []string{"bash", "go", "aws", "openssl", "base64", "cmp", "truncate", "dd", "nbdinfo", "nbdcopy"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") != "" {
 				t.Fatalf("%s is not on PATH; scripts/test.sh installs what the README test needs", tool)
