@@ -1,27 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
-	"path/filepath"
-	"sort"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ebs"
-	"github.com/aws/aws-sdk-go-v2/service/ebs/types"
-
-	"github.com/ebsd/ebsd/internal/benchserver"
 )
 
 const blockSize = 524288
@@ -31,7 +17,12 @@ type options struct {
 	dir      string
 	workers  int
 	blocks   int
+	rounds   int
 	baseline bool
+	args     []string // extra ebsd flags of the put mode
+
+	compression bool   // the compression mode instead of the put mode
+	image       string // disk image of the compression mode; "" = random data only
 }
 
 func run(ctx context.Context, opts options) error {
@@ -43,112 +34,106 @@ func run(ctx context.Context, opts options) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	volumeGiB := int64((opts.blocks + 2047) / 2048)
-	fmt.Printf("ebsd-bench: %d blocks (%d MiB) with %d workers, data in %s\n", opts.blocks, opts.blocks/2, opts.workers, dir)
-
-	// Blocks are a random base block stamped with their index, so that
-	// every block is distinct; their checksums are computed before the
-	// clock starts, so that the client's own hashing (on the same two
-	// cores as the server) is not what is measured.
-	base := make([]byte, blockSize)
-	for i := range base {
-		base[i] = byte(rand.Uint32())
+	if opts.compression {
+		return runCompression(ctx, opts, dir)
 	}
-	fill := func(buf []byte, i int) {
+	return runPut(ctx, opts, dir)
+}
+
+// randomDataset returns n distinct blocks: one random block stamped with
+// each block's index. Their checksums are computed before any clock
+// starts, so that the client's own hashing (on the same two cores as the
+// server) is not what is measured.
+func randomDataset(n int) dataset {
+	base := make([]byte, blockSize)
+	for i := 0; i < blockSize; i += 8 {
+		binary.LittleEndian.PutUint64(base[i:], rand.Uint64())
+	}
+	ds := dataset{name: "random", n: n, sums: make([]string, n)}
+	ds.fill = func(buf []byte, i int) {
 		copy(buf, base)
 		binary.LittleEndian.PutUint64(buf, uint64(i)+1)
 	}
-	sums := make([]string, opts.blocks)
-	scratch := make([]byte, blockSize)
+	ds.sums = checksums(ds)
+	return ds
+}
+
+// checksums returns the Base64 SHA-256 of every block of ds.
+func checksums(ds dataset) []string {
+	sums := make([]string, ds.n)
+	buf := make([]byte, blockSize)
 	for i := range sums {
-		fill(scratch, i)
-		d := sha256.Sum256(scratch)
+		ds.fill(buf, i)
+		d := sha256.Sum256(buf)
 		sums[i] = base64.StdEncoding.EncodeToString(d[:])
 	}
-	srv, err := benchserver.Start(ctx, opts.ebsd, filepath.Join(dir, "server"))
-	if err != nil {
-		return err
-	}
-	defer srv.Stop()
+	return sums
+}
 
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.workers, MaxConnsPerHost: opts.workers}}
-	client := ebs.NewFromConfig(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider(benchserver.KeyID, benchserver.Secret, ""),
-		HTTPClient:  hc,
-	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.Endpoint); o.RetryMaxAttempts = 1 })
-	start, err := client.StartSnapshot(ctx, &ebs.StartSnapshotInput{VolumeSize: aws.Int64(volumeGiB)})
-	if err != nil {
-		return fmt.Errorf("StartSnapshot: %w", err)
-	}
-	id := *start.SnapshotId
-
-	var (
-		next      atomic.Int64
-		latencies = make([][]time.Duration, opts.workers)
-		errs      = make(chan error, opts.workers)
-		wg        sync.WaitGroup
-	)
-	began := time.Now()
-	for w := 0; w < opts.workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			buf := make([]byte, blockSize)
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(opts.blocks) {
-					return
-				}
-				fill(buf, int(i))
-				t0 := time.Now()
-				_, err := client.PutSnapshotBlock(ctx, &ebs.PutSnapshotBlockInput{
-					SnapshotId: &id, BlockIndex: aws.Int32(int32(i)), BlockData: bytes.NewReader(buf),
-					DataLength: aws.Int32(blockSize), Checksum: aws.String(sums[i]),
-					ChecksumAlgorithm: types.ChecksumAlgorithmChecksumAlgorithmSha256,
-				})
-				if err != nil {
-					errs <- fmt.Errorf("PutSnapshotBlock %d: %w", i, err)
-					return
-				}
-				latencies[w] = append(latencies[w], time.Since(t0))
-			}
-		}(w)
-	}
-	wg.Wait()
-	elapsed := time.Since(began)
-	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	var all []time.Duration
-	for _, l := range latencies {
-		all = append(all, l...)
-	}
-	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
-	rate := float64(opts.blocks) / elapsed.Seconds()
-	rss, err := srv.PeakRSS()
-	if err != nil {
-		return err
-	}
-	fmt.Printf("PutSnapshotBlock: %.0f blocks/s, %.0f MiB/s (%d blocks in %v); latency p50 %v p99 %v max %v\n",
-		rate, rate/2, opts.blocks, elapsed.Round(time.Millisecond),
-		all[len(all)/2].Round(100*time.Microsecond), all[len(all)*99/100].Round(100*time.Microsecond), all[len(all)-1].Round(time.Millisecond))
-	fmt.Printf("server peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
-
+// runPut measures PutSnapshotBlock against the disk's ceiling: rounds of
+// an ebsd run and the two baselines, in an order that rotates from round
+// to round, all on space written before (baselineFile), each ebsd run on
+// a fresh data directory. It prints each round, then min/median/max, and
+// last the ratios of each round's ebsd run to its own baselines.
+func runPut(ctx context.Context, opts options, dir string) error {
+	fmt.Printf("ebsd-bench: PutSnapshotBlock, %d blocks (%d MiB) with %d workers, %d rounds, data in %s\n",
+		opts.blocks, opts.blocks/2, opts.workers, opts.rounds, dir)
+	ds := randomDataset(opts.blocks)
+	var f *os.File
 	if opts.baseline {
-		for _, hash := range []bool{false, true} {
-			base, err := diskCeiling(ctx, dir, opts.workers, opts.blocks, hash)
+		var err error
+		if f, err = baselineFile(dir, opts.blocks); err != nil {
+			return err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+	}
+	var rates, plain, hashed, toPlain, toHashed, rss spread
+	for r := range opts.rounds {
+		steps := []string{"ebsd", "plain", "hashed"}
+		if !opts.baseline {
+			steps = steps[:1]
+		}
+		// Rotate, so that no measurement always runs first or last.
+		steps = append(steps[r%len(steps):], steps[:r%len(steps)]...)
+		var rate, p, h float64
+		for _, step := range steps {
+			var err error
+			switch step {
+			case "ebsd":
+				var s session
+				if s, err = runSession(ctx, opts, dir, ds, opts.args, false); err == nil {
+					rate = s.putRate
+					fmt.Printf("round %d: ebsd %.0f blocks/s (%.0f MiB/s), latency p50 %v p99 %v, server %.2f CPU-s/GiB, peak RSS %.0f MiB\n",
+						r+1, s.putRate, s.putRate/2, s.p50, s.p99, s.putCPU, float64(s.rss)/(1<<20))
+					rss = append(rss, float64(s.rss)/(1<<20))
+				}
+			case "plain":
+				if p, err = diskCeiling(ctx, dir, f, opts.workers, opts.blocks, false); err == nil {
+					fmt.Printf("round %d: baseline %.0f blocks/s\n", r+1, p)
+				}
+			case "hashed":
+				if h, err = diskCeiling(ctx, dir, f, opts.workers, opts.blocks, true); err == nil {
+					fmt.Printf("round %d: baseline + SHA-256 %.0f blocks/s\n", r+1, h)
+				}
+			}
 			if err != nil {
 				return err
 			}
-			what := "append + group fdatasync + synced Pebble commit per 512 KiB block"
-			if hash {
-				what += " + its SHA-256"
-			}
-			fmt.Printf("baseline (same disk, same run): %s, %d writers, no network: %.0f blocks/s; ebsd reaches %.0f%% of it\n",
-				what, opts.workers, base, 100*rate/base)
+		}
+		rates = append(rates, rate)
+		if opts.baseline {
+			plain, hashed = append(plain, p), append(hashed, h)
+			toPlain, toHashed = append(toPlain, 100*rate/p), append(toHashed, 100*rate/h)
 		}
 	}
+	fmt.Printf("\nebsd PutSnapshotBlock, blocks/s: %v; server peak RSS, MiB: %v\n", rates, rss)
+	if !opts.baseline {
+		return nil
+	}
+	fmt.Printf("baseline (same disk, space written before): write + group fdatasync + synced Pebble commit per 512 KiB block, %d writers, no network, blocks/s: %v\n", opts.workers, plain)
+	fmt.Printf("baseline + the SHA-256 of each block, blocks/s: %v\n", hashed)
+	fmt.Printf("same-run ratio, ebsd / baseline, %%: %v\n", toPlain)
+	fmt.Printf("same-run ratio, ebsd / baseline + SHA-256, %%: %v\n", toHashed)
 	return nil
 }

@@ -50,6 +50,7 @@ func openOffline(ctx context.Context, name string, args []string, getenv func(st
 		KMSKeysFile:  cfg.KMSKeysFile,
 		Region:       cfg.Region,
 		PackSize:     cfg.PackSize,
+		Compression:  cfg.Compression,
 		MinFreeSpace: minFreeSpace(cfg.MinFreeSpace),
 		Logger:       logger,
 		GC:           server.GCOptions{MinLive: cfg.GCMinLive, CompactBytes: cfg.GCCompactBytes},

@@ -41,6 +41,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		KMSKeysFile:         cfg.KMSKeysFile,
 		Region:              cfg.Region,
 		PackSize:            cfg.PackSize,
+		Compression:         cfg.Compression,
 		MinFreeSpace:        minFreeSpace(cfg.MinFreeSpace),
 		MaxPendingSnapshots: cfg.MaxPendingSnapshots,
 		StorageQuota:        cfg.StorageQuota,

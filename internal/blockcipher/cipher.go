@@ -29,6 +29,8 @@ type Cipher struct {
 	aead     cipher.AEAD
 	nonceKey []byte
 	storeKey []byte
+	// compressedNonceKey derives the nonces of the compressed form.
+	compressedNonceKey []byte
 }
 
 // New returns a Cipher for dataKey, which must be KeySize random bytes.
@@ -48,6 +50,8 @@ func New(dataKey []byte) (*Cipher, error) {
 		aead:     aead,
 		nonceKey: subkey(dataKey, "ebsd blockcipher v1 nonce"),
 		storeKey: subkey(dataKey, "ebsd blockcipher v1 storage key"),
+
+		compressedNonceKey: subkey(dataKey, "ebsd blockcipher v2 compressed nonce"),
 	}, nil
 }
 

@@ -45,6 +45,37 @@
 // would halve throughput); sealing two different plaintexts under one wrong D
 // is exactly the nonce reuse described above.
 //
+// # Compressed blocks
+//
+// A block that compresses well is compressed before it is sealed
+// (ciphertext does not compress), in a second stored form. The first,
+// above, is the raw form: exactly ebs.BlockSize + 16 bytes, with no
+// version byte, as every block was stored before. The compressed form is:
+//
+//	kc          = HMAC(K, "ebsd blockcipher v2 compressed nonce")
+//	C           = the block P encoded by codec (1 = one zstd frame)
+//	nonce       = HMAC-SHA256(kc, D | codec | C)[:12]
+//	stored form = 0x02 | codec | nonce | AES-256-GCM-Seal(ke, nonce, C, D | 0x02 | codec)
+//
+// 14 bytes of header and the 16-byte tag around C. SealCompressed refuses
+// a C that would make it as long as a raw form, so the length tells the
+// forms apart (IsCompressed): a stored form of exactly ebs.BlockSize + 16
+// bytes is raw, and a shorter one starts with its version byte. Blocks
+// stored raw before keep reading, a block that does not compress is still
+// stored raw, and one block may be stored in either form under its one
+// storage key (whichever was stored first stays: both open to P).
+//
+// The nonce of the compressed form is synthetic (SIV) over C itself, and
+// stored: the nonce of the raw form depends on D alone, which is safe
+// because a given D always seals the same P, but C depends on the encoder
+// (its level, its version), so one D may seal two different C over time.
+// With C in the nonce, two different C get independent nonces; the same C
+// gets the same nonce and the same stored form, so equal blocks still
+// deduplicate. kc is its own subkey, and the version and codec are
+// authenticated, so neither form can be passed off as the other. What the
+// compressed form reveals beyond the raw one is its length: how well each
+// block compresses (see Limits).
+//
 // # Limits
 //
 //   - Deterministic encryption leaks equality: whoever sees the block store
@@ -61,6 +92,12 @@
 //     ciphertext is not bound to a snapshot or block index (one stored block
 //     serves every index and every snapshot of the lineage that holds it), so
 //     integrity of which block sits at which index is the metadata store's.
+//   - A compressed block's stored length reveals how well it compresses,
+//     which says something of its content (long runs, text, or random
+//     bytes). An attacker who can also make the victim's volume hold
+//     chosen bytes next to secret ones in one block, and watch the stored
+//     size change, can learn those secret bytes (as CRIME did in TLS).
+//     -compression off stores every block in the raw form.
 //   - GCM's tag authenticates under a key the reader already trusts; GCM is
 //     not key-committing, which does not matter here because the data key
 //     comes from the snapshot record, not from the stored block.

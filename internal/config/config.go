@@ -39,6 +39,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PackSize is the target size in bytes of a pack file of block data.
 	PackSize int64
+	// Compression is CompressionZstd or CompressionOff: whether blocks
+	// are stored zstd-compressed when that saves space.
+	Compression string
 	// MinFreeSpace is the free space in bytes below which the data
 	// directory's disk counts as full: blocks are refused with a
 	// retryable error until space is freed. 0 turns the check off.
@@ -78,6 +81,8 @@ const (
 	DefaultMaxPendingSnapshots = 100 // AWS's quota L-94D7AB7D
 	DefaultShutdownTimeout     = 30 * time.Second
 	DefaultPackSize            = 128 << 20
+	CompressionZstd            = "zstd"
+	CompressionOff             = "off"            // the default: see the -compression flag
 	DefaultMinFreeSpace        = 64 << 20         // pebblemeta.DefaultMinFreeBytes
 	DefaultStallTimeout        = 30 * time.Second // api.DefaultStall
 	DefaultMinTransferRate     = 4 << 10          // api.DefaultMinRate
@@ -109,6 +114,7 @@ func defaults() Config {
 		Throttle:            ThrottleOff,
 		ShutdownTimeout:     DefaultShutdownTimeout,
 		PackSize:            DefaultPackSize,
+		Compression:         CompressionOff,
 		MinFreeSpace:        DefaultMinFreeSpace,
 		StallTimeout:        DefaultStallTimeout,
 		MinTransferRate:     DefaultMinTransferRate,

@@ -34,6 +34,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"transfer timeout equal to the stall timeout", func(c *config.Config) { c.StallTimeout, c.TransferTimeout = time.Minute, time.Minute }},
 		{"one request in flight", func(c *config.Config) { c.MaxInFlight = 1 }},
 		{"throttle aws", func(c *config.Config) { c.Throttle = "aws" }},
+		{"compression zstd", func(c *config.Config) { c.Compression = "zstd" }},
 		{"throttle AWS with a file", func(c *config.Config) { c.Throttle, c.ThrottleConfig = "AWS", "q.json" }},
 	}
 	for _, tc := range tests {
@@ -88,6 +89,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"in flight zero", func(c *config.Config) { c.MaxInFlight = 0 }, []string{"-max-in-flight (EBSD_MAX_IN_FLIGHT) is 0", "at least 1"}},
 		{"throttle unknown", func(c *config.Config) { c.Throttle = "on" }, []string{"-throttle (EBSD_THROTTLE)", `"on"`, "use off, or aws"}},
 		{"throttle empty", func(c *config.Config) { c.Throttle = "" }, []string{"-throttle (EBSD_THROTTLE)"}},
+		{"compression unknown", func(c *config.Config) { c.Compression = "gzip" }, []string{"-compression (EBSD_COMPRESSION)", `"gzip"`, "use zstd or off"}},
 		{"throttle config without aws", func(c *config.Config) { c.ThrottleConfig = "q.json" },
 			[]string{"-throttle-config (EBSD_THROTTLE_CONFIG) is set but -throttle is off", "add -throttle aws"}},
 	}

@@ -8,11 +8,11 @@ type Codec uint8
 const (
 	// CodecNone stores the raw bytes as they are.
 	CodecNone Codec = 0
-	// CodecZstd is reserved for a zstd frame. This package does not decode
-	// it yet: an entry using it is ErrUnsupported, and Writer refuses it.
+	// CodecZstd stores one zstd frame, with its content checksum, that
+	// decodes to exactly the raw length (Encoder, Decompress).
 	CodecZstd Codec = 1
 )
 
 // supported reports whether this package can decode entries of codec c.
 // Adding a codec is adding it here, and its decoding to ReadEntry.
-func (c Codec) supported() bool { return c == CodecNone }
+func (c Codec) supported() bool { return c == CodecNone || c == CodecZstd }

@@ -25,7 +25,7 @@
 //	offset size field
 //	     0    4 magic "EBSE"
 //	     4    1 format version, 2
-//	     5    1 codec: 0 = stored as is; 1 = zstd frame (reserved, not yet read)
+//	     5    1 codec: 0 = stored as is; 1 = one zstd frame (CodecZstd)
 //	     6    1 flags: all reserved, 0
 //	     7    1 reserved, 0
 //	     8   32 key (ebs.Digest)
@@ -55,6 +55,12 @@
 // owners must neither decode, skip nor discard. The data checksum covers
 // the stored bytes, so that an entry can be verified (and copied) without
 // being decoded.
+//
+// A CodecZstd entry's stored bytes are one zstd frame, with its content
+// checksum, that decodes to exactly the raw length: ReadEntry checks the
+// data checksum, then decodes into the caller's buffer, and any frame
+// that does not decode to exactly that is ErrCorrupt. Encoder makes them,
+// and only when compression saves at least 1/16 of the raw bytes.
 //
 // The header checksum makes a torn or random header detectable before its
 // length is trusted; the data checksum makes a torn or rotted body

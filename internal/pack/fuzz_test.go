@@ -8,6 +8,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
 )
 
@@ -38,8 +41,14 @@ func FuzzScan(f *testing.F) {
 	v1 := readTestdata(f, "v1.pack")
 	v1[len(v1)-100] ^= 1
 	f.Add(v1)
-	f.Add(slices.Concat(b, unsupportedEntry(f, 1, 0, 0), b[pack.FileHeaderSize:]))
+	f.Add(slices.Concat(b, unsupportedEntry(f, 2, 0, 0), b[pack.FileHeaderSize:]))
 	f.Add(slices.Concat(b[:pack.FileHeaderSize+20], unsupportedEntry(f, 0, 1, 0)))
+	f.Add(readTestdata(f, "v2-zstd.pack"))
+	text := textBytes(3000, 1)
+	h, stored := newEncoder(f).EncodeEntry(ebs.Sum(text), text, nil)
+	f.Add(reencode(h.Key, stored, len(text)))
+	f.Add(reencode(h.Key, stored, len(text)-1))
+	f.Add(reencode(h.Key, stored[:len(stored)-1], len(text)))
 
 	// header reports whether an entry header that checks out starts at
 	// off, and whether this package decodes its encoding, checked from the
@@ -70,7 +79,7 @@ func FuzzScan(f *testing.F) {
 			if raw > pack.MaxRawLen || hdr[5] == 0 && raw != n {
 				return
 			}
-			supported = hdr[5] == 0 && hdr[6] == 0 && hdr[7] == 0
+			supported = hdr[5] <= 1 && hdr[6] == 0 && hdr[7] == 0 // codecs 0 (none) and 1 (zstd)
 		default:
 			return
 		}
@@ -84,6 +93,10 @@ func FuzzScan(f *testing.F) {
 			return false, false
 		}
 		return crc32.Checksum(b[off+hl:off+hl+n], castagnoli) == dataCRC, supported
+	}
+	zstdRef, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(pack.MaxRawLen))
+	if err != nil {
+		f.Fatal(err)
 	}
 	whole := func(b []byte, off int) bool { ok, _ := complete(b, off); return ok }
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -109,7 +122,20 @@ func FuzzScan(f *testing.F) {
 						t.Fatalf("entry at %d: Data() differs from the bytes in the pack", e.Offset)
 					}
 					got, err := pack.ReadEntry(r, e.Offset, e.Header.Key, nil)
-					if err != nil || !bytes.Equal(got, data) {
+					if e.Header.Codec == pack.CodecZstd {
+						// The scan checks the stored bytes; ReadEntry also
+						// decodes them: the frame must decode, by zstd's
+						// own decoder, to exactly the raw length, or the
+						// entry is corrupt.
+						want, werr := zstdRef.DecodeAll(data, nil)
+						if werr != nil || len(want) != int(e.Header.RawLen) {
+							if !errors.Is(err, pack.ErrCorrupt) {
+								t.Fatalf("ReadEntry(%d) = %d bytes, %v; want ErrCorrupt (reference: %d bytes, %v)", e.Offset, len(got), err, len(want), werr)
+							}
+						} else if err != nil || !bytes.Equal(got, want) {
+							t.Fatalf("ReadEntry(%d) = %d bytes, %v; want the decoded frame", e.Offset, len(got), err)
+						}
+					} else if err != nil || !bytes.Equal(got, data) {
 						t.Fatalf("ReadEntry(%d) = %d bytes, %v; want the scanned entry", e.Offset, len(got), err)
 					}
 					prev = sc.Offset()
@@ -187,8 +213,14 @@ func FuzzScan(f *testing.F) {
 				continue
 			}
 			got, err := pack.ReadEntry(r, off, h.Key, nil)
-			if err == nil && (crc32.Checksum(got, castagnoli) != h.DataCRC || !whole(b, int(off))) {
+			if err == nil && !whole(b, int(off)) {
+				t.Fatalf("ReadEntry(%d) returned data of an entry whose checksums do not verify", off)
+			}
+			if err == nil && h.Codec == pack.CodecNone && crc32.Checksum(got, castagnoli) != h.DataCRC {
 				t.Fatalf("ReadEntry(%d) returned data failing its checksum", off)
+			}
+			if err == nil && len(got) != int(h.RawLen) {
+				t.Fatalf("ReadEntry(%d) returned %d bytes, want the raw length %d", off, len(got), h.RawLen)
 			}
 			if ok, supported, _, _, _ := header(b, int(off)); errors.Is(err, pack.ErrUnsupported) && (!ok || supported) {
 				t.Fatalf("ReadEntry(%d) = %v, but the header there is not one of an unknown encoding", off, err)

@@ -225,7 +225,7 @@ func parseV2(b []byte) (EntryHeader, error) {
 	// The checksum matched, so a newer writer set these: its data is not
 	// ours to interpret, nor to call damaged.
 	if !h.Codec.supported() || b[6] != 0 || b[7] != 0 {
-		return h, fmt.Errorf("%w: entry header: codec %d, flags %#x, reserved %#x", ErrUnsupported, b[5], b[6], b[7])
+		return h, fmt.Errorf("%w: entry header: codec %d, flags %#x, reserved %#x: a newer ebsd wrote it; upgrade ebsd to read it", ErrUnsupported, b[5], b[6], b[7])
 	}
 	return h, nil
 }

@@ -252,9 +252,10 @@ func readAt(r io.ReaderAt, b []byte, off int64) error {
 // Entry returns the entry Next found.
 func (s *Scanner) Entry() Entry { return s.entry }
 
-// Data returns the stored data of the entry Next found (the raw data for
-// CodecNone, the only codec there is today). It is valid only until the
-// next call to Next or Skip.
+// Data returns the stored data of the entry Next found: the raw data for
+// CodecNone, the zstd frame for CodecZstd (the scan checks its checksum,
+// but does not decode it). It is valid only until the next call to Next
+// or Skip.
 func (s *Scanner) Data() []byte { return s.data }
 
 // Offset returns the offset where the next entry is expected: after Next

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ebsd/ebsd/internal/ebs"
@@ -169,7 +170,7 @@ func TestUnsupportedEncoding(t *testing.T) {
 		name                   string
 		codec, flags, reserved byte
 	}{
-		{"zstd codec", byte(pack.CodecZstd), 0, 0},
+		{"next codec", byte(pack.CodecZstd) + 1, 0, 0},
 		{"unknown codec", 7, 0, 0},
 		{"flag", 0, 1, 0},
 		{"reserved byte", 0, 0, 0x80},
@@ -182,6 +183,9 @@ func TestUnsupportedEncoding(t *testing.T) {
 			h, err := pack.ParseEntryHeader(u)
 			if !errors.Is(err, pack.ErrUnsupported) || errors.Is(err, pack.ErrCorrupt) || h.Key != ebs.Sum(u[56:]) {
 				t.Errorf("ParseEntryHeader = %v (key %v); want ErrUnsupported with the header", err, h.Key)
+			}
+			if err != nil && !strings.Contains(err.Error(), "upgrade ebsd") {
+				t.Errorf("ParseEntryHeader = %v; want a message that says to upgrade", err)
 			}
 			if _, err := pack.ReadEntry(bytes.NewReader(b), off, h.Key, nil); !errors.Is(err, pack.ErrUnsupported) || errors.Is(err, pack.ErrCorrupt) {
 				t.Errorf("ReadEntry = %v, want ErrUnsupported and not ErrCorrupt", err)
@@ -217,8 +221,8 @@ func TestUnsupportedEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := []byte("x")
-	if _, err := w.AppendEntry(pack.NewCodedEntryHeader(ebs.Sum(data), pack.CodecZstd, data, 1), data); !errors.Is(err, pack.ErrUnsupported) {
-		t.Errorf("AppendEntry(zstd) = %v, want ErrUnsupported", err)
+	if _, err := w.AppendEntry(pack.NewCodedEntryHeader(ebs.Sum(data), pack.CodecZstd+1, data, 1), data); !errors.Is(err, pack.ErrUnsupported) {
+		t.Errorf("AppendEntry(codec 2) = %v, want ErrUnsupported", err)
 	}
 	if _, err := w.AppendEntry(pack.NewCodedEntryHeader(ebs.Sum(data), pack.CodecNone, data, 2), data); err == nil {
 		t.Error("AppendEntry(stored as is, raw length 2, 1 byte) succeeded")

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,8 @@ type Options struct {
 	Credentials         *credentials.Store
 	KMSKeysFile         string // "" = <DataDir>/kms-keys.json
 	Region              string
-	PackSize            int64 // 0 = packblocks' default
+	PackSize            int64  // 0 = packblocks' default
+	Compression         string // -compression: "off" (the default, also "") or "zstd"
 	MaxPendingSnapshots int
 	SweepInterval       time.Duration
 	Logger              *slog.Logger
@@ -115,6 +117,10 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	if opts.KMSKeysFile == "" {
 		opts.KMSKeysFile = filepath.Join(opts.DataDir, "kms-keys.json")
 	}
+	compression, err := packblocks.ParseCompression(cmp.Or(opts.Compression, "off"))
+	if err != nil {
+		return nil, err
+	}
 	if err := fsutil.Private(opts.DataDir); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
@@ -123,7 +129,6 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	// need the reserved space to start (reserve.go).
 	s.reserve = newReserve(opts.DataDir, opts.MinFreeSpace, opts.Logger)
 	s.reserve.releaseIfFull("open")
-	var err error
 	if s.lock, err = lockDataDir(opts.DataDir); err != nil {
 		return nil, err
 	}
@@ -138,7 +143,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	}
 	if s.blocks, err = openAbandoning(ctx, func() (*packblocks.Store, error) {
 		return packblocks.Open(ctx, packblocks.Options{Dir: filepath.Join(opts.DataDir, "blocks"),
-			PackSize: opts.PackSize, MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger})
+			PackSize: opts.PackSize, MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger, Compression: compression})
 	}); err != nil {
 		s.closeStores()
 		return nil, fmt.Errorf("open block store in %s: %w", opts.DataDir, err)
@@ -157,6 +162,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		Meta:                s.meta,
 		Blocks:              newSpaceGuard(s.blocks, s.meta, opts.Logger, opts.DataDir),
 		Keys:                keys,
+		Compression:         compression == packblocks.CompressionZstd,
 		MaxPendingSnapshots: opts.MaxPendingSnapshots,
 		SweepInterval:       opts.SweepInterval,
 		StorageQuota:        storageQuota(opts.Credentials, opts.StorageQuota),

@@ -84,7 +84,7 @@ func (s *Service) loadBlock(ctx context.Context, snap store.Snapshot, ref store.
 	if err != nil {
 		return nil, blockReadError(snap.ID, err)
 	}
-	data, err := c.Open(dst, ref.Digest, ct)
+	data, err := unseal(c, ref.Digest, ct, dst)
 	if err != nil {
 		return nil, internal(opGet, err)
 	}

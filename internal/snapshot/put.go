@@ -141,7 +141,7 @@ func (s *Service) storeBlock(ctx context.Context, snap store.Snapshot, digest eb
 		out := s.getBuf()
 		defer s.putBuf(out)
 		ref.Key = c.StorageKey(digest)
-		data = c.Seal((*out)[:0], digest, data)
+		data = s.seal(c, digest, data, (*out)[:0])
 	}
 	if err := s.blocks.Put(ctx, ref.Key, data); err != nil {
 		return ref, internal(opPut, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/pack"
 	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/token"
 )
@@ -47,6 +48,11 @@ type Options struct {
 	Blocks store.BlockStore
 	Keys   KeyProvider // nil: encryption requests are refused
 
+	// Compression compresses each block of an encrypted snapshot that
+	// compresses well before it is sealed (sealed.go); without it blocks
+	// are sealed as they are. Blocks sealed either way stay readable.
+	Compression bool
+
 	// MaxPendingSnapshots is how many snapshots one account may have
 	// pending at once (AWS's quota is 100); 0 means 100.
 	MaxPendingSnapshots int
@@ -78,7 +84,8 @@ type Service struct {
 	sweepEvery time.Duration
 	quota      func(accountID string) int64
 
-	bufs    sync.Pool // *[]byte of blockBufSize
+	bufs    sync.Pool     // *[]byte of blockBufSize
+	packer  *pack.Encoder // compresses encrypted blocks before sealing; nil: -compression off
 	ciphers cipherCache
 	chains  chainCache
 	copies  copyJobs
@@ -128,6 +135,11 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if s.sweepEvery <= 0 {
 		s.sweepEvery = time.Minute
+	}
+	if opts.Compression {
+		if s.packer, err = pack.NewEncoder(pack.SpeedFastest); err != nil {
+			return nil, fmt.Errorf("snapshot: %w", err)
+		}
 	}
 	s.copies.init()
 	s.bufs.New = func() any {

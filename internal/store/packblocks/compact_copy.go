@@ -112,7 +112,7 @@ func (c *compactCopy) copyPack(ctx context.Context, src compactSource, idx map[i
 			if found, err := has(s.db, key); err != nil {
 				return err
 			} else if !found {
-				loc := location{pack: src.id, off: e.Offset, len: e.Header.RawLen}
+				loc := location{pack: src.id, off: e.Offset, len: e.Header.Len}
 				if err := c.copy(ctx, e.Header, sc.Data(), loc, true); err != nil {
 					return err
 				}
@@ -173,7 +173,7 @@ func (c *compactCopy) copy(ctx context.Context, h pack.EntryHeader, stored []byt
 	if err != nil {
 		return fmt.Errorf("packblocks: compact: %w", err)
 	}
-	m := move{key: h.Key, from: from, to: location{pack: c.out, off: off, len: h.RawLen}}
+	m := move{key: h.Key, from: from, to: location{pack: c.out, off: off, len: h.Len}}
 	if salvage {
 		c.salvaged = append(c.salvaged, m)
 	} else {

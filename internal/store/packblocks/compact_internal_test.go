@@ -438,11 +438,11 @@ func TestPackV2Store(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Past the watermark, as if a newer ebsd appended it and crashed
-		// before indexing: an entry of codec 1, then one this code reads.
+		// before indexing: an entry of codec 2, then one this code reads.
 		path := filepath.Join(dir, "packs", packName(0))
-		future := []byte("a zstd frame, say")
+		future := []byte("a frame of a later codec, say")
 		e := pack.NewEntryHeader(ebs.Sum(future), future).Append(nil)
-		e[5] = byte(pack.CodecZstd)
+		e[5] = byte(pack.CodecZstd) + 1
 		binary.LittleEndian.PutUint32(e[52:], crc32.Checksum(e[:52], crc32.MakeTable(crc32.Castagnoli)))
 		later, laterData := gcBlock(2, 100)
 		tail := slices.Concat(e, future, pack.NewEntryHeader(later, laterData).Append(nil), laterData)

@@ -30,6 +30,14 @@
 // number of fdatasyncs adapts to the load: one per Put when alone, one per
 // dozens of Puts under 64 concurrent uploaders.
 //
+// With Options.Compression set to CompressionZstd, a Put that is to append
+// its block first compresses it, outside the lock, into a pooled buffer,
+// and appends a zstd entry (pack.CodecZstd) when that saves at least 1/16
+// of the block; a dedup hit compresses nothing. Compressing is part of the
+// write's latency, which dedup hits are padded to (Timing, below). The
+// index records each entry's stored length, which is what the collector
+// counts (docs/gc.md §8, §8.1).
+//
 // Concurrent Puts of one key append it once: the first claims the key as
 // its Put in flight and checks the index only then; the others wait for
 // its outcome (and try themselves if it failed).

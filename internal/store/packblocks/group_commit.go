@@ -10,35 +10,35 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 
-	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
 	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/vfsdir"
 )
 
-// append writes key's entry to the active pack and hands it to the syncer,
-// which settles call once the entry is durable and indexed. The write
-// system calls run from data itself, under the append lock; the checksum
-// is computed before it.
-func (s *Store) append(key ebs.Digest, data []byte, call *putCall, since time.Time) error {
-	h := pack.NewEntryHeader(key, data) // checksum before taking the lock
+// appendEntry writes an entry the caller encoded (h describes stored: raw
+// or compressed, compress.go) to the active pack and hands it to the
+// syncer, which settles call once the entry is durable and indexed; the
+// index records h.Len, the bytes the entry takes. The write system calls
+// run from stored itself, under the append lock; h's checksum was computed
+// before it.
+func (s *Store) appendEntry(h pack.EntryHeader, stored []byte, call *putCall, since time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	size := h.Size()
 	p, err := s.packFor(size)
 	if err != nil {
-		return fmt.Errorf("packblocks: put %v: %w", key, err)
+		return fmt.Errorf("packblocks: put %v: %w", h.Key, err)
 	}
-	off, err := p.w.AppendEntry(h, data)
+	off, err := p.w.AppendEntry(h, stored)
 	if err != nil {
 		// The pack now ends in a torn entry, which must stay its last:
 		// its header may be whole, and recovery trusts the length of a
 		// header that checks out, skipping whatever it covers. Its
 		// earlier entries are synced by the groups that hold them.
 		s.retireLocked(p)
-		return fmt.Errorf("packblocks: put %v: %w", key, err)
+		return fmt.Errorf("packblocks: put %v: %w", h.Key, err)
 	}
-	s.pending.add(p, p.w.Offset(), groupEntry{entryAppended, key, location{pack: p.id, off: off, len: uint32(len(data))}, call}, since)
+	s.pending.add(p, p.w.Offset(), groupEntry{entryAppended, h.Key, location{pack: p.id, off: off, len: h.Len}, call}, since)
 	s.noteAppend(since)
 	s.stats.bytes.Add(size)
 	s.kickSyncer()

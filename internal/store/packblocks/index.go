@@ -17,7 +17,7 @@ import (
 
 // The index is a Pebble DB with these keys:
 //
-//	"b" key(32)       -> pack id (u32) | offset (u64) | raw length (u32) [| 1]: where a block is;
+//	"b" key(32)       -> pack id (u32) | offset (u64) | stored length (u32) [| 1]: where a block is;
 //	                     the trailing 1 marks a copy that Get found corrupt (not stored any more)
 //	"w" pack id (u32) -> offset (u64): every entry of the pack before offset is indexed
 //	"s" pack id (u32) -> empty: the pack is sealed, never to be appended to again
@@ -25,7 +25,7 @@ import (
 //	"i"               -> u64: no pack id below it may be used again (compaction, I11)
 //	"c" pack id (u32) -> compaction intent of the output pack: state (1 byte) | source ids (u32...)
 //	"r" pack id (u32) -> empty: the pack was compacted away; its file is to be removed
-//	"q" key(32)       -> pack id (u32) | offset (u64) | raw length (u32) | unix nanos (u64) | reason:
+//	"q" key(32)       -> pack id (u32) | offset (u64) | stored length (u32) | unix nanos (u64) | reason:
 //	                     a copy that compaction found unreadable and dropped from the index
 //
 // All integers are big-endian. They are only ever changed in batches that
@@ -97,8 +97,12 @@ func keysWithPrefix(db *pebble.DB, prefix byte) (keys, values [][]byte, err erro
 // location is where a block's entry is.
 type location struct {
 	pack uint32
-	off  int64  // offset of the entry header
-	len  uint32 // raw length: the bytes Get returns
+	off  int64 // offset of the entry header
+	// len is the entry's stored length, its data bytes in the pack, which
+	// the collector counts. It was the raw length (the bytes Get returns)
+	// before blocks were compressed; the two are equal for every entry
+	// stored as is, the only kind there was then.
+	len uint32
 	// corrupt says that Get found the entry corrupt: the key no longer
 	// counts as stored, and the next Put of it appends a new copy.
 	corrupt bool

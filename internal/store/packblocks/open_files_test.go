@@ -36,6 +36,8 @@ func TestOpenPackHandlesBounded(t *testing.T) {
 		Logger:       discardLogger,
 		PackSize:     pack.FileHeaderSize + pack.EntryHeaderSize + 1000, // one block per pack
 		MaxOpenFiles: maxOpen,
+		Compression:  packblocks.CompressionOff, // the blocks compress, to fewer packs
+
 	}
 	s := mustOpen(t, opts)
 	block := func(i int) (ebs.Digest, []byte) {

@@ -41,6 +41,12 @@ type Options struct {
 	// in flight.
 	MaxOpenFiles int
 
+	// Compression says how Put stores blocks: CompressionOff (the zero
+	// value) stores every block as it is, CompressionZstd compresses each
+	// block that zstd shrinks by at least 1/16. Either way Get reads both
+	// kinds, so it can change between two Opens.
+	Compression Compression
+
 	// MinFreeBytes is the free space, on the file system holding Dir,
 	// below which (plus the size of the index's write-ahead log) Open
 	// opens the store read-only rather than let Pebble retry a flush
@@ -78,4 +84,37 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("packblocks: Options.MaxOpenFiles %d is negative", o.MaxOpenFiles)
 	}
 	return o, nil
+}
+
+// Compression is how Put stores blocks; see Options.Compression.
+type Compression uint8
+
+const (
+	// CompressionOff stores every block as it is.
+	CompressionOff Compression = iota
+	// CompressionZstd stores a block as a zstd frame (pack.CodecZstd)
+	// when that saves at least 1/16 of it, and as it is otherwise. Blocks
+	// that look incompressible from a few samples (random data, and the
+	// sealed blocks of encrypted snapshots) are not tried.
+	CompressionZstd
+)
+
+// ParseCompression returns the Compression a flag value names: "zstd" or
+// "off".
+func ParseCompression(s string) (Compression, error) {
+	switch s {
+	case "zstd":
+		return CompressionZstd, nil
+	case "off":
+		return CompressionOff, nil
+	}
+	return 0, fmt.Errorf("packblocks: compression %q: want zstd or off", s)
+}
+
+// String returns the flag value of c.
+func (c Compression) String() string {
+	if c == CompressionOff {
+		return "off"
+	}
+	return "zstd"
 }

@@ -429,6 +429,7 @@ func (l *lineage) open(pfs *processFS, label string) (s *packblocks.Store, crash
 		Logger:       slog.New(&l.st.logs),
 		PackSize:     16 << 10,
 		MaxOpenFiles: 4,
+		Compression:  packblocks.CompressionZstd, // smallBlock's odd seeds compress
 	})
 	crashedInOpen = pfs.crashed()
 	if err != nil && !crashedInOpen {
@@ -525,7 +526,8 @@ func (l *lineage) verify(s *packblocks.Store, label string) {
 
 // smallBlock returns the block of a seed: 1 byte to 6 KiB, so that entries
 // straddle the in-memory file system's 4 KiB units of loss and many fit in
-// a small pack.
+// a small pack. Odd seeds repeat their first bytes over their second
+// half, so that the store compresses them: entries of both codecs.
 func smallBlock(seed uint64) (ebs.Digest, []byte) {
 	var s [32]byte
 	binary.LittleEndian.PutUint64(s[:], seed)
@@ -533,5 +535,10 @@ func smallBlock(seed uint64) (ebs.Digest, []byte) {
 	rng := rand.NewChaCha8(s)
 	data := make([]byte, 1+rng.Uint64()%(6<<10))
 	rng.Read(data)
+	if seed%2 == 1 && len(data) >= 32 {
+		for i := len(data) / 2; i < len(data); i += 16 {
+			copy(data[i:], data[:16])
+		}
+	}
 	return ebs.Sum(data), data
 }

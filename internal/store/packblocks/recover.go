@@ -280,7 +280,7 @@ func (s *Store) scan(b *pebble.Batch, f vfs.File, id uint32, start, end int64) (
 			} else if ok {
 				continue
 			}
-			loc := location{pack: id, off: e.Offset, len: e.Header.RawLen}
+			loc := location{pack: id, off: e.Offset, len: e.Header.Len}
 			if err := b.Set(blockKey(e.Header.Key), loc.encode(), nil); err != nil {
 				return r, err
 			}

@@ -77,6 +77,9 @@ type Store struct {
 	// owned by the syncer.
 	dataLatency time.Duration
 
+	// compress encodes the blocks Put appends (Options.Compression).
+	compress *compressor
+
 	// syncFile makes a pack's appends durable: syncData, or a fault
 	// injector in tests.
 	syncFile func(vfs.File) error
@@ -138,6 +141,10 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 	if err != nil {
 		return nil, err
 	}
+	comp, err := newCompressor(opts.Compression)
+	if err != nil {
+		return nil, err
+	}
 	fsys := opts.FS
 	packDir := fsys.PathJoin(opts.Dir, "packs")
 	indexDir := fsys.PathJoin(opts.Dir, "index")
@@ -162,6 +169,7 @@ func open(ctx context.Context, opts Options, syncFile func(vfs.File) error) (*St
 		quit:       make(chan struct{}),
 		syncerDone: make(chan struct{}),
 		syncFile:   syncFile,
+		compress:   comp,
 		jobs:       make(chan syncJob),
 		sweepBatch: defaultSweepBatch,
 	}
@@ -295,7 +303,7 @@ func (s *Store) lead(ctx context.Context, key ebs.Digest, data []byte, call *put
 		if since := time.Now(); found {
 			s.joinFound(key, call, since)
 		} else {
-			err = s.append(key, data, call, since)
+			err = s.appendBlock(key, data, call, since)
 		}
 	}
 	if err != nil {
@@ -415,10 +423,10 @@ func (s *Store) read(key ebs.Digest, dst []byte) ([]byte, location, error) {
 	if h := s.hooks.getAfterOpen; h != nil {
 		h(key)
 	}
-	out, err := pack.ReadEntry(cf.f, loc.off, key, dst)
+	out, h, err := pack.ReadEntryHeader(cf.f, loc.off, key, dst)
 	s.files.release(cf)
-	if err == nil && len(out)-len(dst) != int(loc.len) {
-		err = fmt.Errorf("%w: %d bytes, index says %d", pack.ErrCorrupt, len(out)-len(dst), loc.len)
+	if err == nil && h.Len != loc.len {
+		err = fmt.Errorf("%w: %d bytes stored, index says %d", pack.ErrCorrupt, h.Len, loc.len)
 	}
 	if errors.Is(err, pack.ErrCorrupt) {
 		return dst, loc, &readCorrupt{err: fmt.Errorf("packblocks: get %v: %w: %w", key, store.ErrCorrupt, err), mark: true}

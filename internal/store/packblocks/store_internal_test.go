@@ -97,7 +97,7 @@ func TestSyncFailure(t *testing.T) {
 // TestFileCacheBounded reads many packs concurrently through a cache of
 // two handles: handles in use survive eviction, and the cache stays bounded.
 func TestFileCacheBounded(t *testing.T) {
-	s, err := Open(t.Context(), Options{Dir: t.TempDir(), PackSize: 64 << 10, MaxOpenFiles: 2})
+	s, err := Open(t.Context(), Options{Dir: t.TempDir(), PackSize: 64 << 10, MaxOpenFiles: 2, Compression: CompressionOff})
 	if err != nil {
 		t.Fatal(err)
 	}

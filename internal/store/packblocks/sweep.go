@@ -28,7 +28,7 @@ type sweepResult struct {
 // packLive counts the entries left in a pack.
 type packLive struct {
 	entries int64
-	raw     int64 // their raw lengths
+	raw     int64 // their stored lengths (location.len)
 }
 
 func (r *sweepResult) keep(l location) {

@@ -91,6 +91,7 @@ type blockEnv struct {
 	bs       store.BlockStore
 	volatile bool
 	rng      *rand.Rand
+	blocks   int // calls of block so far
 }
 
 // blockOpenEnv makes a harness and opens its store; both are closed when
@@ -133,10 +134,20 @@ func (env *blockEnv) reopen(tb testing.TB) {
 	env.bs = bs
 }
 
-// block returns n random bytes and their digest, the key a caller would
-// store them under.
+// block returns n bytes and their digest, the key a caller would store
+// them under: random bytes, except that every other block repeats its
+// first bytes over its second half, so that a store that compresses
+// takes both of its paths in every case.
 func (env *blockEnv) block(n int) (ebs.Digest, []byte) {
-	return blockRandom(env.rng, n)
+	env.blocks++
+	key, data := blockRandom(env.rng, n)
+	if env.blocks%2 == 1 && n >= 64 {
+		for i := n / 2; i < n; i += 32 {
+			copy(data[i:], data[:32])
+		}
+		key = ebs.Sum(data)
+	}
+	return key, data
 }
 
 func blockRandom(rng *rand.Rand, n int) (ebs.Digest, []byte) {
