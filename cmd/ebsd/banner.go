@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -70,7 +71,7 @@ func printBanner(w io.Writer, cfg config.Config, endpoint string, created *crede
 	banner{
 		Endpoint:        endpoint,
 		Region:          cfg.Region,
-		DataDir:         cfg.DataDir,
+		DataDir:         dataPlace(cfg),
 		CredentialsFile: cfg.CredentialsFile,
 		Created:         created,
 		Terminal:        isTerminal(w),
@@ -114,4 +115,22 @@ func selfCommand(arg0 string) string {
 func isGoRunBinary(path string) bool {
 	dir := filepath.Dir(path)
 	return filepath.Base(dir) == "exe" && strings.Contains(dir, string(filepath.Separator)+"go-build")
+}
+
+// dataPlace says where the server keeps its data, for the banner: the
+// data directory, or the PostgreSQL database (without its password) and
+// the bucket of distributed mode.
+func dataPlace(cfg config.Config) string {
+	if cfg.Meta == "" {
+		return cfg.DataDir
+	}
+	meta := "PostgreSQL"
+	if u, err := url.Parse(cfg.Meta); err == nil {
+		meta += " " + u.Host + u.Path
+	}
+	blocks := cfg.Blocks
+	if blocks == "" {
+		blocks = filepath.Join(cfg.DataDir, "blocks")
+	}
+	return meta + " and " + blocks
 }

@@ -54,6 +54,7 @@ func openOffline(ctx context.Context, name string, args []string, getenv func(st
 		MinFreeSpace: minFreeSpace(cfg.MinFreeSpace),
 		Logger:       logger,
 		GC:           server.GCOptions{MinLive: cfg.GCMinLive, CompactBytes: cfg.GCCompactBytes},
+		Backends:     backends(cfg),
 	})
 	if err != nil {
 		return nil, cfg, fmt.Errorf("%s: %w", name, err)

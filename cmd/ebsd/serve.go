@@ -54,6 +54,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxInFlight: cfg.MaxInFlight,
 		GC: server.GCOptions{Interval: cfg.GCInterval, MinLive: cfg.GCMinLive, CompactBytes: cfg.GCCompactBytes,
 			CompactRate: cfg.GCCompactRate},
+		Backends: backends(cfg),
 	})
 	if err != nil && ctx.Err() != nil {
 		// SIGTERM or Ctrl-C while the stores open: exit now, as asked.
@@ -105,4 +106,12 @@ func minFreeSpace(n int64) int64 {
 		return -1
 	}
 	return n
+}
+
+// backends returns the stores cfg names (-meta, -blocks, -s3-*).
+func backends(cfg config.Config) server.Backends {
+	return server.Backends{
+		Meta: cfg.Meta, Blocks: cfg.Blocks, Node: cfg.Node,
+		S3: server.S3Options{Endpoint: cfg.S3Endpoint, PathStyle: cfg.S3PathStyle, Region: cfg.S3Region},
+	}
 }

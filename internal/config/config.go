@@ -42,6 +42,16 @@ type Config struct {
 	// Compression is CompressionZstd or CompressionOff: whether blocks
 	// are stored zstd-compressed when that saves space.
 	Compression string
+	// Meta and Blocks name the stores outside the data directory
+	// (distributed mode): a postgres:// URL and s3://BUCKET[/PREFIX]; ""
+	// for the embedded ones. S3Endpoint, S3PathStyle and S3Region
+	// configure the S3 client; Node names this process in shared stores.
+	Meta        string
+	Blocks      string
+	S3Endpoint  string
+	S3PathStyle bool
+	S3Region    string
+	Node        string
 	// MinFreeSpace is the free space in bytes below which the data
 	// directory's disk counts as full: blocks are refused with a
 	// retryable error until space is freed. 0 turns the check off.

@@ -46,6 +46,48 @@ func options() []option {
 			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.KMSKeysFile) },
 		},
 		{
+			flag: "meta", env: "EBSD_META", arg: "url",
+			usage: "Where snapshot records and block mappings live: empty for the embedded store in the data directory, " +
+				"or a PostgreSQL (14 or later) database as postgres://user:password@host:port/db, which many ebsd " +
+				"nodes can share (distributed mode: docs/distributed.md). The schema is created and migrated at start-up.",
+			def:  "embedded (<data-dir>/meta)",
+			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Meta) },
+		},
+		{
+			flag: "blocks", env: "EBSD_BLOCKS", arg: "url",
+			usage: "Where block data lives: empty for pack files in the data directory, or s3://BUCKET[/PREFIX] on " +
+				"S3-compatible object storage, in group objects indexed in the -meta database (which must then be " +
+				"PostgreSQL). S3 credentials come from the AWS SDK's default chain (AWS_ACCESS_KEY_ID, ~/.aws, roles).",
+			def:  "embedded (<data-dir>/blocks)",
+			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Blocks) },
+		},
+		{
+			flag: "s3-endpoint", env: "EBSD_S3_ENDPOINT", arg: "url",
+			usage: "URL of the S3-compatible object store of -blocks, like http://127.0.0.1:9000 for MinIO. " +
+				"Default: the AWS SDK's (AWS_ENDPOINT_URL_S3, else AWS).",
+			def:  "the SDK's",
+			bind: func(c *Config) flag.Value { return (*stringValue)(&c.S3Endpoint) },
+		},
+		{
+			flag: "s3-path-style", env: "EBSD_S3_PATH_STYLE", arg: "",
+			usage: "Address the bucket of -blocks as ENDPOINT/BUCKET instead of BUCKET.ENDPOINT, as MinIO and most " +
+				"self-hosted object stores need.",
+			def:  "false",
+			bind: func(c *Config) flag.Value { return (*boolValue)(&c.S3PathStyle) },
+		},
+		{
+			flag: "s3-region", env: "EBSD_S3_REGION", arg: "region",
+			usage: "Region of the S3 client of -blocks. Default: the AWS SDK's (AWS_REGION, ~/.aws/config), else us-east-1.",
+			def:   "the SDK's",
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.S3Region) },
+		},
+		{
+			flag: "node", env: "EBSD_NODE", arg: "name",
+			usage: "Name of this ebsd in the shared stores of distributed mode (in the groups it uploads). Default: host name and process id.",
+			def:   "host-pid",
+			bind:  func(c *Config) flag.Value { return (*stringValue)(&c.Node) },
+		},
+		{
 			flag: "region", env: "EBSD_REGION", arg: "region",
 			usage: "AWS Region the server acts as, as shown in the KMS key ARNs it reports, in EC2 DescribeRegions, and as the only SourceRegion of CopySnapshot.",
 			def:   DefaultRegion,

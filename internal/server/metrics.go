@@ -12,6 +12,8 @@ import (
 
 // registerStoreMetrics exports gauges read from the service and the block
 // store at scrape time.
+// registerStoreMetrics registers the service's gauges and, when the blocks
+// are in pack files (blocks not nil), the block store's.
 func registerStoreMetrics(reg prometheus.Registerer, svc *snapshot.Service, blocks *packblocks.Store) {
 	reg.MustRegister(newUsageCollector(svc))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -26,6 +28,9 @@ func registerStoreMetrics(reg prometheus.Registerer, svc *snapshot.Service, bloc
 		}
 		return float64(n)
 	}))
+	if blocks == nil {
+		return // blocks on S3: s3blocks has no such cheap counters yet
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ebsd_stored_blocks",
 		Help: "Distinct blocks in the block store (after deduplication).",

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -21,9 +22,9 @@ import (
 	"github.com/ebsd/ebsd/internal/ec2api"
 	"github.com/ebsd/ebsd/internal/fsutil"
 	"github.com/ebsd/ebsd/internal/gc"
-	"github.com/ebsd/ebsd/internal/keyring"
 	"github.com/ebsd/ebsd/internal/sigv4"
 	"github.com/ebsd/ebsd/internal/snapshot"
+	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/store/packblocks"
 	"github.com/ebsd/ebsd/internal/store/pebblemeta"
 	"github.com/ebsd/ebsd/internal/throttle"
@@ -65,6 +66,9 @@ type Options struct {
 	// StorageQuota is each account's storage quota in bytes (-storage-quota)
 	// unless its entries in Credentials set one; 0 means none.
 	StorageQuota int64
+	// Backends say where the metadata and blocks live; the zero value is
+	// the data directory.
+	Backends Backends
 }
 
 // TransferLimits bound how slowly a request body may arrive and a response
@@ -87,10 +91,13 @@ const (
 // Server is a running ebsd: stores, service and HTTP handler.
 type Server struct {
 	opts    Options
-	meta    *pebblemeta.Store
-	blocks  *packblocks.Store
+	meta    metaBackend
+	blocks  blockBackend
+	pebble  *pebblemeta.Store // meta when embedded, else nil
+	packs   *packblocks.Store // blocks when embedded, else nil
+	pool    *pgxpool.Pool     // PostgreSQL, in distributed mode
 	service *snapshot.Service
-	keys    *keyring.Keyring
+	keys    keyProvider
 	handler http.Handler
 	http    *http.Server       // made by Open, served by Serve
 	runCtx  context.Context    // of the background work Serve starts
@@ -125,43 +132,24 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	s := &Server{opts: opts, swept: make(chan struct{})}
-	// On a disk filled to the last byte, the lock file and the stores
-	// need the reserved space to start (reserve.go).
-	s.reserve = newReserve(opts.DataDir, opts.MinFreeSpace, opts.Logger)
-	s.reserve.releaseIfFull("open")
-	if s.lock, err = lockDataDir(opts.DataDir); err != nil {
-		return nil, err
-	}
-	if err := makePrivate(ctx, opts.DataDir); err != nil {
+	if err := s.openStores(ctx, compression); err != nil {
 		s.closeStores()
 		return nil, err
 	}
-	if s.meta, err = pebblemeta.Open(ctx, pebblemeta.Options{Dir: filepath.Join(opts.DataDir, "meta"),
-		MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger}); err != nil {
-		s.closeStores()
-		return nil, fmt.Errorf("open metadata store in %s: %w", opts.DataDir, err)
-	}
-	if s.blocks, err = openAbandoning(ctx, func() (*packblocks.Store, error) {
-		return packblocks.Open(ctx, packblocks.Options{Dir: filepath.Join(opts.DataDir, "blocks"),
-			PackSize: opts.PackSize, MinFreeBytes: opts.MinFreeSpace, Logger: opts.Logger, Compression: compression})
-	}); err != nil {
-		s.closeStores()
-		return nil, fmt.Errorf("open block store in %s: %w", opts.DataDir, err)
-	}
-	s.reserve.keep()
 	s.logSpace()
-	keys, err := keyring.Open(opts.KMSKeysFile, opts.Region)
-	if err != nil {
+	if s.keys, err = s.openKeys(); err != nil {
 		s.closeStores()
-		return nil, fmt.Errorf("open KMS keys: %w", err)
+		return nil, err
 	}
-	s.keys = keys
-	keys.SetLogger(opts.Logger)
 	opts.Credentials.SetLogger(opts.Logger)
+	var blocks store.BlockStore = s.blocks
+	if s.pebble != nil {
+		blocks = newSpaceGuard(s.blocks, s.pebble, opts.Logger, opts.DataDir)
+	}
 	s.service, err = snapshot.New(ctx, snapshot.Options{
 		Meta:                s.meta,
-		Blocks:              newSpaceGuard(s.blocks, s.meta, opts.Logger, opts.DataDir),
-		Keys:                keys,
+		Blocks:              blocks,
+		Keys:                s.keys,
 		Compression:         compression == packblocks.CompressionZstd,
 		MaxPendingSnapshots: opts.MaxPendingSnapshots,
 		SweepInterval:       opts.SweepInterval,
@@ -176,7 +164,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	registerStoreMetrics(reg, s.service, s.blocks)
+	registerStoreMetrics(reg, s.service, s.packs)
 	registerSpaceMetrics(reg, s)
 	if s.gc, err = s.newCollector(reg); err != nil {
 		s.closeStores()
@@ -257,11 +245,11 @@ func (s *Server) Reload() error {
 			s.opts.Logger.Info("reloaded the credentials file", "file", f, "credentials", len(s.opts.Credentials.Credentials()))
 		}
 	}
-	if err := s.keys.Reload(); err != nil {
-		s.opts.Logger.Error("reloading the KMS keys file failed; keeping the keys read before", "file", s.keys.File(), "err", err)
+	if file, n, err := s.keys.Reload(); err != nil {
+		s.opts.Logger.Error("reloading the KMS keys file failed; keeping the keys read before", "file", file, "err", err)
 		errs = append(errs, err)
 	} else {
-		s.opts.Logger.Info("reloaded the KMS keys file", "file", s.keys.File(), "keys", len(s.keys.ARNs()))
+		s.opts.Logger.Info("reloaded the KMS keys file", "file", file, "keys", n)
 	}
 	return errors.Join(errs...)
 }
@@ -345,6 +333,9 @@ func (s *Server) closeStores() error {
 	}
 	if s.meta != nil {
 		errs = append(errs, s.meta.Close())
+	}
+	if s.pool != nil {
+		s.pool.Close()
 	}
 	if s.lock != nil {
 		errs = append(errs, s.lock.release())

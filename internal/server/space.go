@@ -65,7 +65,10 @@ func (g spaceGuard) Put(ctx context.Context, key ebs.Digest, data []byte) error 
 // read-only until space is freed), or nil.
 func (s *Server) spaceErr() *store.SpaceError {
 	var serr *store.SpaceError
-	if errors.As(s.meta.CheckSpace(), &serr) || errors.As(s.blocks.SpaceErr(), &serr) {
+	if s.pebble != nil && errors.As(s.pebble.CheckSpace(), &serr) {
+		return serr
+	}
+	if s.packs != nil && errors.As(s.packs.SpaceErr(), &serr) {
 		return serr
 	}
 	return nil
