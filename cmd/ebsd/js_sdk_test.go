@@ -25,3 +25,15 @@ func TestJavaScriptSDK(t *testing.T) {
 	t.Logf("%s", out)
 	p.stop(t)
 }
+
+// TestJavaScriptSDKEC2 drives the EC2 Query API and STS with
+// @aws-sdk/client-ec2 and @aws-sdk/client-sts (tests/sdk-js/ec2_test.mjs):
+// every operation ebsd serves, filters, both paginators, the
+// SnapshotCompleted waiter and the documented errors, as the JS SDK
+// encodes requests and parses XML.
+func TestJavaScriptSDKEC2(t *testing.T) {
+	node, dir := jsSDK(t)
+	p := startProcess(t, t.TempDir())
+	runSDKScript(t, p, dir, node, "ec2_test.mjs")
+	p.stop(t)
+}

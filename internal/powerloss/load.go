@@ -47,13 +47,17 @@ func (h *harness) loadAndCut(ctx context.Context, in *instance, sc *scene) (*vfs
 		for loadCtx.Err() == nil {
 			time.Sleep(time.Millisecond)
 			sc.clk.advance(3 * time.Minute)
+			// The sweep skips a snapshot purged after its scan found it
+			// (timeout.go); what is left is pebblemeta's ScanSnapshots,
+			// which reads each record its state index names outside the
+			// index's iterator, and so fails on one purged meanwhile. The
+			// server logs that and sweeps again; it is counted, not hidden,
+			// and no other error is forgiven.
 			err := in.svc.Sweep(loadCtx)
 			switch {
 			case err == nil || loadCtx.Err() != nil:
 			case errors.Is(err, store.ErrNotFound):
-				// A snapshot the sweep found pending was deleted and purged
-				// before it timed it out: the service logs that and retries.
-				h.t.add(func(r *Report) { r.PurgeRaces++ })
+				h.t.add(func(r *Report) { r.SweepScanRaces++ })
 			default:
 				fail(fmt.Errorf("sweep: %w", err))
 			}

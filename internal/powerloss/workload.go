@@ -125,7 +125,7 @@ func (w *workload) upload(ctx context.Context) error {
 		w.ledger.attempt(id, index, digest)
 		at := w.clk.now()
 		if err := w.put(ctx, id, index, data, digest); err != nil {
-			if (abandon && !isInternal(err)) || w.goneWhileDeleted(err, id) {
+			if (abandon && timedOut(err)) || w.goneWhileDeleted(err, id) {
 				return nil // timed out, or deleted by another worker
 			}
 			return err
@@ -198,28 +198,18 @@ func isNotFound(err error) bool {
 	return errors.As(err, &e) && e.Kind == ebs.KindNotFound
 }
 
-// isInternal reports whether err is the service's 500.
-func isInternal(err error) bool {
-	var e *ebs.Error
-	return !errors.As(err, &e) || e.Kind == ebs.KindInternal
+// goneWhileDeleted reports whether err is the 404 that AWS gives a request
+// on snapshot id once a DeleteSnapshot of it, which a worker has called,
+// took effect. Nothing else is forgiven: a 500 because a collection purged
+// the snapshot between the request's look-up and its write is a fault of
+// the service, which must answer 404 then too.
+func (w *workload) goneWhileDeleted(err error, id string) bool {
+	return isNotFound(err) && w.ledger.isDeleting(id)
 }
 
-// goneWhileDeleted reports whether err says that snapshot id, which a
-// worker is deleting, is gone: a 404, or (counted in the report) a 500
-// whose cause is that the store has no record of it any more. The service
-// gives the 500 when a collection purged the deleted snapshot between the
-// request's look-up and its write (it should answer 404).
-func (w *workload) goneWhileDeleted(err error, id string) bool {
-	if !w.ledger.isDeleting(id) {
-		return false
-	}
-	if isNotFound(err) {
-		return true
-	}
+// timedOut reports whether err is the refusal of a write to a snapshot
+// that the timeout put in the error state (snapshot.notWritable).
+func timedOut(err error) bool {
 	var e *ebs.Error
-	if errors.As(err, &e) && e.Kind == ebs.KindInternal && errors.Is(err, store.ErrNotFound) {
-		w.tally.add(func(r *Report) { r.PurgeRaces++ })
-		return true
-	}
-	return false
+	return errors.As(err, &e) && e.Kind == ebs.KindInvalid && e.Reason == ebs.ReasonInvalidSnapshotID
 }
