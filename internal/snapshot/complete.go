@@ -64,6 +64,9 @@ func (s *Service) CompleteSnapshot(ctx context.Context, in CompleteInput) (*Comp
 	}
 	if snap.State == store.StatePending {
 		expired, err := s.expireIfIdle(ctx, snap)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ebs.SnapshotNotFound(opComplete, in.SnapshotID) // deleted and purged meanwhile
+		}
 		if err != nil {
 			return nil, internal(opComplete, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -561,4 +562,59 @@ func TestPutRacingDeleteAndPurgeIs404(t *testing.T) {
 		}
 	}
 	wantKind(t, f.put(id, 0, payload("x")), ebs.KindNotFound, ebs.ReasonSnapshotNotFound, id)
+}
+
+// vanishingMeta deletes and purges snapshot id just before the next
+// UpdateSnapshot of it: what a DeleteSnapshot and a collection do between
+// a request's read of an idle snapshot and its timeout update.
+type vanishingMeta struct {
+	*memstore.Meta
+	mu sync.Mutex
+	id string
+}
+
+func (m *vanishingMeta) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
+	m.mu.Lock()
+	vanish := m.id == id
+	if vanish {
+		m.id = ""
+	}
+	m.mu.Unlock()
+	if vanish {
+		if _, err := m.Meta.UpdateSnapshot(ctx, id, func(r *store.Snapshot) error { r.State = store.StateDeleted; return nil }); err != nil {
+			return store.Snapshot{}, err
+		}
+		if err := m.Meta.PurgeSnapshot(ctx, id); err != nil {
+			return store.Snapshot{}, err
+		}
+	}
+	return m.Meta.UpdateSnapshot(ctx, id, fn)
+}
+
+// TestIdleSnapshotPurgedIs404: a PutSnapshotBlock or CompleteSnapshot that
+// finds its snapshot idle past its timeout, while the snapshot is deleted
+// and purged before the timeout is recorded, answers 404, not a 500.
+func TestIdleSnapshotPurgedIs404(t *testing.T) {
+	for _, op := range []string{"put", "complete"} {
+		t.Run(op, func(t *testing.T) {
+			meta := &vanishingMeta{Meta: memstore.NewMeta()}
+			c := &clock{t: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+			svc, err := snapshot.New(context.Background(), snapshot.Options{Meta: meta, Blocks: memstore.NewBlocks(), Now: c.Now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := &fixture{svc: svc, clock: c}
+			id := f.start(t, snapshot.StartInput{})
+			c.Advance(24 * time.Hour) // far past any timeout
+			meta.mu.Lock()
+			meta.id = id
+			meta.mu.Unlock()
+			if op == "put" {
+				err = f.put(id, 0, payload("x"))
+			} else {
+				_, err = svc.CompleteSnapshot(context.Background(), snapshot.CompleteInput{AccountID: account, SnapshotID: id, ChangedBlocksCount: p("0")})
+			}
+			wantKind(t, err, ebs.KindNotFound, ebs.ReasonSnapshotNotFound, "")
+		})
+	}
 }

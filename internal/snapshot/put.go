@@ -157,6 +157,9 @@ func (s *Service) writable(ctx context.Context, op, account, id string) (store.S
 	}
 	if snap.State == store.StatePending {
 		expired, err := s.expireIfIdle(ctx, snap)
+		if errors.Is(err, store.ErrNotFound) {
+			return snap, ebs.SnapshotNotFound(op, id) // deleted and purged meanwhile
+		}
 		if err != nil {
 			return snap, internal(op, err)
 		}

@@ -214,6 +214,12 @@ func (s *Store) ScanSnapshots(ctx context.Context, fn func(store.Snapshot) (bool
 	}
 	err := s.scanPrefixes(ctx, prefixes, func(key, _ []byte) (bool, error) {
 		snap, err := s.getSnapshot(string(key[2:]))
+		if errors.Is(err, store.ErrNotFound) {
+			// Purged since the iterator was made: the record is read
+			// outside its view, and a snapshot that no longer exists is
+			// in no state.
+			return true, nil
+		}
 		if err != nil {
 			return false, err
 		}

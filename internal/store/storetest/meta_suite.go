@@ -107,6 +107,7 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "PurgeRefused", fn: testMetaPurgeRefused},
 		{name: "PurgeLarge", fn: testMetaPurgeLarge},
 		{name: "PurgeRacesUpdate", fn: testMetaPurgeRacesUpdate},
+		{name: "ScanRacesPurge", fn: testMetaScanRacesPurge},
 		{name: "PurgeReopen", reopen: true, fn: testMetaPurgeReopen},
 
 		// meta_usage.go
