@@ -34,11 +34,6 @@ type Report struct {
 	// is the most pack bytes one of them left (the pack being written).
 	Reclaims  int
 	LeftBytes int64
-	// SweepScanRaces counts sweeps that failed because a collection purged
-	// a snapshot while the sweep's ScanSnapshots listed it (load.go): a
-	// known fault of pebblemeta, forgiven because the sweep runs again.
-	SweepScanRaces int
-
 	Elapsed time.Duration
 }
 
@@ -47,13 +42,12 @@ func (r Report) String() string {
 		"%d collections (%v on average; %d more cut or killed mid-way): %d snapshots purged, %d stored blocks swept, %d kept as touched, %d packs compacted, %d bytes reclaimed; "+
 		"%d deletes, %d lineage and %d re-seal copies acknowledged; "+
 		"%d full verifications, %d acknowledged block reads verified; snapshots checked by state %v; "+
-		"%d delete-everything reclaims left no block indexed (at most %d pack bytes left); "+
-		"%d sweeps failed on a snapshot purged during their scan; %v",
+		"%d delete-everything reclaims left no block indexed (at most %d pack bytes left); %v",
 		r.CrashPoints, r.CrashPoints-r.Kills-r.RecoveryKills, r.RecoveryCuts, r.Kills+r.RecoveryKills, r.RecoveryKills, r.Scenarios,
 		r.Collections, (r.CollectTime / time.Duration(max(r.Collections, 1))).Round(10*time.Microsecond), r.CollectionCuts, r.Purged, r.KeysSwept, r.KeysKept, r.PacksCompacted, r.BytesReclaimed,
 		r.Deletes, r.LineageCopies, r.ResealCopies,
 		r.Verifications, r.BlocksChecked, r.Snapshots,
-		r.Reclaims, r.LeftBytes, r.SweepScanRaces, r.Elapsed.Round(time.Millisecond))
+		r.Reclaims, r.LeftBytes, r.Elapsed.Round(time.Millisecond))
 }
 
 // tally is a Report that the harness's goroutines add to.
