@@ -21,16 +21,17 @@ import (
 	"github.com/ebsd/ebsd/internal/benchserver"
 )
 
-// sdkClient returns a plain official EBS client of the server with a
-// connection pool of workers connections and SDK retries off.
-func sdkClient(srv *benchserver.Server, workers int) *ebs.Client {
+// sdkClient returns a plain official EBS client of the server at
+// endpoint with a connection pool of workers connections and SDK retries
+// off.
+func sdkClient(endpoint string, workers int) *ebs.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = workers, workers
 	return ebs.NewFromConfig(aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(benchserver.KeyID, benchserver.Secret, ""),
 		HTTPClient:  &http.Client{Transport: tr},
-	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.Endpoint); o.RetryMaxAttempts = 1 })
+	}, func(o *ebs.Options) { o.BaseEndpoint = aws.String(endpoint); o.RetryMaxAttempts = 1 })
 }
 
 // ceiling measures the server's PutSnapshotBlock ceiling as a plain SDK

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -25,6 +27,7 @@ func runChild(ctx context.Context, args []string) error {
 	endpoint := fs.String("endpoint-url", "", "")
 	state := fs.String("state-dir", "", "")
 	workers := fs.Int("workers", client.DefaultWorkers, "")
+	profile := fs.String("cpuprofile", "", "")
 	if len(args) == 0 {
 		return errors.New("want upload IMAGE or download SNAPSHOT FILE")
 	}
@@ -37,6 +40,17 @@ func runChild(ctx context.Context, args []string) error {
 		return err
 	}
 	c := client.New(api, client.Options{Workers: *workers, StateDir: *state})
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var res any
 	switch {
 	case mode == "upload" && fs.NArg() == 1:
@@ -73,18 +87,22 @@ type transfer struct {
 
 // runTransfer runs one upload or download in a child process: the ebs
 // binary if given, else this program in child mode.
-func runTransfer(ctx context.Context, o options, srv *benchserver.Server, state string, args ...string) (*transfer, error) {
+func runTransfer(ctx context.Context, o options, endpoint, state string, args ...string) (*transfer, error) {
 	bin, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	common := []string{"--endpoint-url", srv.Endpoint, "--state-dir", state, "--workers", fmt.Sprint(o.workers)}
+	common := []string{"--endpoint-url", endpoint, "--state-dir", state, "--workers", fmt.Sprint(o.workers)}
 	var argv []string
 	if o.ebs != "" {
 		bin = o.ebs
 		argv = append(append([]string{args[0]}, common...), "--region", "us-east-1", "--json", "--quiet")
 	} else {
 		argv = append([]string{childCommand, args[0]}, common...)
+		if o.profiles != "" {
+			*o.profileRuns++
+			argv = append(argv, "-cpuprofile", filepath.Join(o.profiles, fmt.Sprintf("%s-%d.pprof", args[0], *o.profileRuns)))
+		}
 	}
 	argv = append(argv, args[1:]...)
 	cmd := exec.CommandContext(ctx, bin, argv...)

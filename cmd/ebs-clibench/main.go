@@ -6,7 +6,14 @@
 //     with 64 goroutines that reads each non-zero block of the image,
 //     hashes it and puts it, as the least any client must do;
 //  2. ebs upload of the whole image (zero blocks included in the walk);
-//  3. ebs download of the snapshot it made, checked against the image.
+//  3. a plain aws-sdk-go-v2 GET loop with 64 goroutines on the snapshot
+//     of the last upload: list, GetSnapshotBlock, SHA-256 check, nothing
+//     written, as the least any verifying client must do;
+//  4. ebs download of that snapshot, between two GET loops, checked
+//     against the image.
+//
+// Ceilings and transfers alternate, and the same-run ratios (upload /
+// put loop, download / get loop) are printed last.
 //
 // Uploads and downloads run in a child process, so that its peak RSS
 // (getrusage of the child) is the client's alone: the ebs binary given
@@ -46,10 +53,19 @@ func main() {
 	flag.Uint64Var(&opts.seed, "seed", 1, "seed of the image's content")
 	flag.IntVar(&opts.rounds, "rounds", 1, "ceiling/upload rounds, each on a new image (the report gives medians)")
 	flag.BoolVar(&opts.download, "download", true, "also measure the download (of the last upload)")
+	flag.IntVar(&opts.downloads, "downloads", 3, "download rounds, each between two plain SDK GET loops on the same snapshot (the report gives medians)")
 	flag.BoolVar(&opts.verify, "verify", true, "compare the downloaded file with the image")
+	flag.StringVar(&opts.profiles, "cpuprofile-dir", "", "write a CPU profile of each child transfer (upload-N.pprof, download-N.pprof) into this directory (child mode only, not with -ebs)")
+	flag.StringVar(&opts.endpoint, "endpoint", "", "with -snapshot: the URL of a running ebsd that accepts the benchmark's credentials")
+	flag.StringVar(&opts.snapshot, "snapshot", "", "measure only downloads of this existing snapshot at -endpoint (no image, no server, no upload)")
 	opts.size = 4 << 30
+	opts.profileRuns = new(int)
 	flag.Parse()
-	if err := run(ctx, opts); err != nil {
+	do := run
+	if opts.snapshot != "" {
+		do = runExisting
+	}
+	if err := do(ctx, opts); err != nil {
 		fmt.Fprintf(os.Stderr, "ebs-clibench: %v\n", err)
 		os.Exit(1)
 	}

@@ -21,7 +21,12 @@ type options struct {
 	seed           uint64
 	rounds         int
 	download       bool
+	downloads      int
 	verify         bool
+	profiles       string // directory for CPU profiles of the child transfers; "" = none
+	profileRuns    *int   // transfers profiled so far, numbering the files
+	endpoint       string // an ebsd already running (with snapshot)
+	snapshot       string // an existing snapshot to measure downloads of
 }
 
 func run(ctx context.Context, o options) error {
@@ -47,7 +52,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer srv.Stop()
-	api := sdkClient(srv, o.workers)
+	api := sdkClient(srv.Endpoint, o.workers)
 	state := filepath.Join(dir, "state")
 	rate := func(mib float64, d time.Duration) float64 { return mib / d.Seconds() }
 
@@ -86,7 +91,7 @@ func run(ctx context.Context, o options) error {
 		if err := measureCeiling(r); err != nil {
 			return err
 		}
-		up, err := runTransfer(ctx, o, srv, state, "upload", img.path)
+		up, err := runTransfer(ctx, o, srv.Endpoint, state, "upload", img.path)
 		if err != nil {
 			return fmt.Errorf("upload: %w", err)
 		}
@@ -99,39 +104,40 @@ func run(ctx context.Context, o options) error {
 	if err := measureCeiling(o.rounds + 1); err != nil {
 		return err
 	}
+	var upRatios []float64
 	for r := range ups {
-		fmt.Printf("round %d: upload / mean of the ceilings around it: %.0f%%\n", r+1, 100*ups[r]/((ceil[r]+ceil[r+1])/2))
+		upRatios = append(upRatios, ups[r]/((ceil[r]+ceil[r+1])/2))
+		fmt.Printf("round %d: upload / mean of the ceilings around it: %.0f%%\n", r+1, 100*upRatios[r])
 	}
-	fmt.Printf("summary: upload median %.1f MiB/s of data, ceiling median %.1f MiB/s: %.0f%% (goal >= 90%%, client RSS < 200 MiB)\n",
-		median(ups), median(ceil), 100*median(ups)/median(ceil))
+	upRatio := median(upRatios)
 
 	if !o.download {
+		fmt.Printf("ratio: ebs upload / plain put loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90)\n", upRatio, len(ups))
 		return nil
 	}
 	if err := waitReadable(ctx, api, id); err != nil {
 		return err
 	}
-	out := filepath.Join(dir, "download.img")
-	down, err := runTransfer(ctx, o, srv, state, "download", id, out)
+	dl, err := measureDownloads(ctx, o, srv.Endpoint, api, state, dir, id, data, total)
 	if err != nil {
-		return fmt.Errorf("download: %w", err)
+		return err
 	}
-	fmt.Printf("ebs download of the last upload: %v (wall %v): %.1f MiB/s of volume image, %.1f MiB/s of data; client peak RSS %.1f MiB, CPU %v\n",
-		down.duration.Round(time.Millisecond), down.wall.Round(time.Millisecond), rate(total, down.duration), rate(data, down.duration),
-		float64(down.peakRSS)/(1<<20), down.cpu.Round(time.Millisecond))
 	if rss, err := srv.PeakRSS(); err == nil {
 		fmt.Printf("server peak RSS: %.1f MiB\n", float64(rss)/(1<<20))
 	}
 	if o.verify {
-		same, err := sameContent(img.path, out, size)
+		same, err := sameContent(img.path, dl.path, size)
 		if err != nil {
 			return err
 		}
 		if !same {
-			return fmt.Errorf("round trip: %s differs from %s", out, img.path)
+			return fmt.Errorf("round trip: %s differs from %s", dl.path, img.path)
 		}
 		fmt.Println("round trip: the download is identical to the image")
 	}
+	fmt.Printf("ratio: ebs upload / plain put loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90)\n", upRatio, len(ups))
+	fmt.Printf("ratio: ebs download / plain get loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90); client CPU %.2f s/GiB of data, loop %.2f\n",
+		dl.ratio, o.downloads, dl.cpuPerGiB, dl.loopCPUPerGiB)
 	return nil
 }
 

@@ -19,7 +19,8 @@ type download struct {
 	done   map[int32][sha256.Size]byte // journaled by an earlier run; nil unless resuming
 	blocks int32                       // blocks in the volume
 	tokens *tokenCache
-	gate   *gate // bounds the requests in flight, adapting to throttling
+	gate   *gate      // bounds the requests in flight, adapting to throttling
+	wb     *writeback // starts the disk writing what the workers wrote
 
 	digests digestLog // every listed block's verified digest, for the manifest
 
@@ -44,6 +45,8 @@ func (d *download) run(ctx context.Context) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	jobs := make(chan job, d.c.opts.Workers)
+	d.wb = newWriteback(d.t.f)
+	defer d.wb.stop()
 	var wg sync.WaitGroup
 	for range d.c.opts.Workers {
 		wg.Add(1)
@@ -151,9 +154,10 @@ func (d *download) do(ctx context.Context, jb job, buf []byte) error {
 		outcome = Zero
 		err = d.t.writeZeroBlock(off, buf)
 	} else {
-		_, err = d.t.f.WriteAt(buf, off)
-		if err == nil {
-			startWriteback(d.t.f, off, BlockSize)
+		var cached bool
+		cached, err = d.t.writeBlock(buf, off)
+		if err == nil && cached {
+			d.wb.wrote(BlockSize)
 		}
 	}
 	if err != nil {

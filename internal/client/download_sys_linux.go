@@ -38,9 +38,28 @@ func punchHole(f *os.File, off, n int64) error {
 }
 
 // startWriteback asks the kernel to start writing n bytes at off of f to
-// disk now, without waiting: a download then overlaps its disk writes
-// with the network, instead of leaving them all to the final fsync.
+// disk now (n = 0: up to the end of the file), without waiting for the
+// writes: a download then overlaps its disk writes with the network,
+// instead of leaving them all to the final fsync (see writeback).
 func startWriteback(f *os.File, off, n int64) {
 	const syncFileRangeWrite = 0x2 // SYNC_FILE_RANGE_WRITE
 	syscall.SyncFileRange(int(f.Fd()), off, n, syncFileRangeWrite)
+}
+
+// openDirect opens the file f (at path abs) a second time, write-only
+// and O_DIRECT, for blockWriter; nil where that fails (a file system
+// without direct I/O, such as tmpfs before Linux 6.6) or where the path
+// no longer names f's file.
+func openDirect(f *os.File, abs string) *os.File {
+	d, err := os.OpenFile(abs, os.O_WRONLY|syscall.O_DIRECT, 0)
+	if err != nil {
+		return nil
+	}
+	a, aerr := f.Stat()
+	b, berr := d.Stat()
+	if aerr != nil || berr != nil || !os.SameFile(a, b) {
+		d.Close()
+		return nil
+	}
+	return d
 }

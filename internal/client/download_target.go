@@ -14,6 +14,7 @@ import (
 // sparse (zeros are holes), a device is written everywhere.
 type target struct {
 	f          *os.File
+	writer     *blockWriter // writes the blocks
 	path, abs  string
 	device     bool // written like a block device
 	existed    bool // the path existed before this download
@@ -75,6 +76,7 @@ func openTarget(in DownloadInput) (*target, error) {
 		t.f.Close()
 		return nil, fmt.Errorf("%s already exists: pass --force to overwrite it, or --resume to continue an interrupted download into it", in.Path)
 	}
+	t.writer = openBlockWriter(t)
 	return t, nil
 }
 
@@ -83,7 +85,17 @@ func isBlockDevice(m os.FileMode) bool {
 }
 
 // close releases the lock and the file.
-func (t *target) close() error { return t.f.Close() }
+func (t *target) close() error {
+	t.writer.close()
+	return t.f.Close()
+}
+
+// writeBlock writes block buf at off, around the page cache where it can
+// (see blockWriter). It reports whether the block went to the page
+// cache instead, to be written back.
+func (t *target) writeBlock(buf []byte, off int64) (cached bool, err error) {
+	return t.writer.writeAt(t.f, buf, off)
+}
 
 // discard removes the file if this download created it and nothing was
 // written yet (the snapshot could not be read at all).
@@ -146,7 +158,7 @@ func (t *target) zeroRange(off, n int64, buf []byte) error {
 func (t *target) writeZeroBlock(off int64, buf []byte) error {
 	switch {
 	case t.device:
-		_, err := t.f.WriteAt(buf, off)
+		_, err := t.writeBlock(buf, off)
 		return err
 	case t.resume:
 		return t.zeroRange(off, BlockSize, buf)

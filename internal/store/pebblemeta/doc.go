@@ -27,7 +27,11 @@
 // after (root, i, ^depth(chain[0])) whose ID is in the chain: entries of
 // deeper snapshots sort before the seek key, and entries of other branches
 // at the same depth or above are skipped one by one. ResolveBlocks seeks
-// once per index, whatever the chain's length.
+// once per index at most, whatever the chain's length: its indexes
+// ascend, so when the next one's entries lie a few entries ahead it steps
+// there instead (seekAhead), and a chain of one snapshot reads that
+// snapshot's W keys, not the tree's L keys. ViewBlocks moves from one
+// index to the next the same way.
 //
 // ViewBlocks walks the L keys index by index, which costs a seek per
 // index written anywhere in the tree at the chain's depth or deeper. For a
