@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,6 +149,43 @@ func TestDistributedNodes(t *testing.T) {
 			t.Fatalf("node %d ListChangedBlocks = %d blocks, %v; want 2", i, len(ch.ChangedBlocks), err)
 		}
 	}
+
+	// Every distinct block went up once, in fewer PUTs than blocks.
+	var blocksUp, puts float64
+	for _, u := range c.urls {
+		m := scrapeMetrics(t, u)
+		blocksUp += m[`ebsd_s3_blocks_total`]
+		puts += m[`ebsd_s3_requests_total{op="put"}`]
+	}
+	if blocksUp != nBlocks+2 || puts == 0 || puts >= blocksUp {
+		t.Errorf("the nodes uploaded %v blocks in %v PUTs; want %d blocks in fewer PUTs", blocksUp, puts, nBlocks+2)
+	}
+}
+
+// scrapeMetrics reads a server's /metrics into a map from series (name and
+// labels as written) to value.
+func scrapeMetrics(t *testing.T, base string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
 }
 
 // TestDistributedPostgresRestart stops PostgreSQL under a running node:

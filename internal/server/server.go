@@ -27,6 +27,7 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/store/packblocks"
 	"github.com/ebsd/ebsd/internal/store/pebblemeta"
+	"github.com/ebsd/ebsd/internal/store/s3blocks"
 	"github.com/ebsd/ebsd/internal/throttle"
 )
 
@@ -165,6 +166,9 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(reg, s.service, s.packs)
+	if bs, ok := s.blocks.(*s3blocks.Store); ok {
+		registerS3Metrics(reg, bs)
+	}
 	registerSpaceMetrics(reg, s)
 	if s.gc, err = s.newCollector(reg); err != nil {
 		s.closeStores()
