@@ -34,7 +34,7 @@ type Report struct {
 	// is the most pack bytes one of them left (the pack being written).
 	Reclaims  int
 	LeftBytes int64
-	Elapsed time.Duration
+	Elapsed   time.Duration
 }
 
 func (r Report) String() string {
