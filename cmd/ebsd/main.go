@@ -39,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		err = runCheck(ctx, args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && args[0] == "usage":
 		err = runUsage(ctx, args[1:], getenv, stdout, stderr)
+	case len(args) > 0 && args[0] == "migrate":
+		err = runMigrate(ctx, args[1:], getenv, stdout, stderr)
 	case len(args) > 0 && isVersionFlag(args[0]):
 		printVersion(stdout)
 	default:

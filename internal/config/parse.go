@@ -65,6 +65,8 @@ const usageIntro = `Usage: ebsd [flags]
        ebsd gc [flags]
        ebsd check [-read-data] [flags]
        ebsd usage [flags]
+       ebsd migrate [-data-dir DIR | -from-meta URL -from-blocks URL]
+                    [-to-data-dir DIR | -to-meta URL -to-blocks URL]
        ebsd --version
 
 ebsd is a self-hostable server for the Amazon EBS direct APIs: StartSnapshot,
@@ -81,8 +83,11 @@ local master keys that stand in for AWS KMS (run "ebsd kms-key -h").
 eval "$(ebsd credentials)" signs a shell's AWS tools for ebsd. "ebsd gc"
 collects garbage once and "ebsd check" verifies that every block of every
 snapshot is stored (with -read-data: reads it back and checks its SHA-256);
-"ebsd usage" prints each account's bytes written and unique bytes stored.
-They run on a stopped server's -data-dir; check exits 1 on a problem.
+"ebsd usage" prints each account's bytes written and unique bytes stored;
+"ebsd migrate" copies everything between a data directory and PostgreSQL +
+S3 (-meta, -blocks: distributed mode), either way, then checks the copy
+block by block (run "ebsd migrate -h"). They run on a stopped server's
+stores; check and migrate exit 1 on a problem.
 
 Each flag can also be set with the environment variable shown; a flag
 overrides its variable.

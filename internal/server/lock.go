@@ -97,3 +97,14 @@ func (e *inUseError) Error() string {
 }
 
 func (e *inUseError) Is(target error) bool { return target == ErrDataDirInUse }
+
+// LockDataDir takes the lock a running ebsd holds on dir, for offline
+// commands that open dir's stores without a Server (ebsd migrate): it
+// fails, naming the pid, while an ebsd serves dir. release drops it.
+func LockDataDir(dir string) (release func() error, err error) {
+	l, err := lockDataDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return l.release, nil
+}

@@ -1,0 +1,89 @@
+package pebblemeta
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+var _ store.Importer = (*Store)(nil)
+
+// ImportSnapshot implements store.Importer: the record, its index keys,
+// idem, the W and L keys of blocks, the A key and the owner's U key in one
+// synced batch. createMu makes the checks for ErrExists and the commit one
+// step, as in CreateSnapshot; the usage lock orders the U key's change
+// with concurrent PutBlocks of the owner (usage.go). The batch holds the
+// whole snapshot: about 100 bytes per mapping.
+func (s *Store) ImportSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency, blocks []store.IndexedRef) error {
+	if err := s.enterWrite("ImportSnapshot"); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rec, err := encodeSnapshot(snap)
+	if err != nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	_ = b.Set(snapshotKey(snap.ID), rec, nil)
+	setIndexes(b, snap)
+	var idemKey []byte
+	if idem != nil {
+		v, err := encodeIdempotency(*idem)
+		if err != nil {
+			return err
+		}
+		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
+		_ = b.Set(idemKey, v, nil)
+	}
+	root := rootOf(snap)
+	var usage int64
+	for _, r := range blocks {
+		v := encodeRef(r.Ref)
+		_ = b.Set(writeKey(snap.ID, r.Index), v, nil)
+		_ = b.Set(layoutKey(root, r.Index, snap.Depth, snap.ID), v, nil)
+		if counts(r.Ref) {
+			usage++
+		}
+	}
+	if !snap.LastActivity.IsZero() {
+		_ = b.Set(activityKey(snap.ID), encodeTime(snap.LastActivity), nil)
+	}
+
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
+	if err := s.absent(snapshotKey(snap.ID)); err != nil {
+		return fmt.Errorf("pebblemeta: ImportSnapshot: snapshot %q: %w", snap.ID, err)
+	}
+	if idemKey != nil {
+		if err := s.absent(idemKey); err != nil {
+			return fmt.Errorf("pebblemeta: ImportSnapshot: client token %q of %s: %w", idem.ClientToken, idem.OwnerID, err)
+		}
+	}
+	if err := s.commitCounted(b, snap.OwnerID, true, func() (int64, error) { return usage, nil }); err != nil {
+		return fmt.Errorf("pebblemeta: ImportSnapshot %q: %w", snap.ID, err)
+	}
+	return nil
+}
+
+// ScanSecrets implements store.Importer: the K keys, in name order.
+func (s *Store) ScanSecrets(ctx context.Context, fn func(name string, value []byte) (bool, error)) error {
+	if err := s.enter("ScanSecrets"); err != nil {
+		return err
+	}
+	defer s.gate.leave()
+	type secret struct {
+		name  string
+		value []byte
+	}
+	cb := &callback[secret]{fn: func(sec secret) (bool, error) { return fn(sec.name, sec.value) }}
+	prefix := []byte{spaceSecret}
+	err := s.scan(ctx, prefix, prefixEnd(prefix), func(key, value []byte) (bool, error) {
+		return cb.call(secret{string(key[1:]), append([]byte(nil), value...)})
+	})
+	return cb.result("ScanSecrets", err)
+}
