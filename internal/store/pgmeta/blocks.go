@@ -9,61 +9,64 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/pgdb"
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// PutBlock implements store.MetaStore in one transaction: the snapshot's
-// row locked FOR SHARE (concurrent PutBlocks share it; UpdateSnapshot's
-// FOR UPDATE waits for them and they for it) and its state checked; the
-// mapping inserted, or replaced under its row lock, so that the old
-// mapping the usage delta is computed from is the one replaced; the
-// owner's usage changed. The commit makes it durable.
+// queryPut is PutBlock, one statement in its own transaction, so one
+// round trip that commits before it answers:
+//   - snap takes the snapshot's fair queue lock (fair_lock.go) in its
+//     select list, which the scan evaluates for the matching row before
+//     the row is locked FOR SHARE (concurrent PutBlocks share it;
+//     UpdateSnapshot's FOR UPDATE waits for them and they for it). When an
+//     UpdateSnapshot committed while this statement waited, the lock
+//     rechecks the row's newest version: state is current;
+//   - put inserts the mapping when the state is pending (1) or copying (6),
+//     or replaces it under its row lock; replaced_counted records whether
+//     the mapping replaced counted (migrations/0002), so that the delta is
+//     computed from the mapping actually replaced, even one a concurrent
+//     PutBlock committed after this statement began;
+//   - usage adds the delta to the owner's shard of this connection
+//     (usage.go; $8 is usageShards);
+//   - the statement returns the state, and no row when there is no
+//     snapshot.
+const queryPut = `WITH snap AS (
+		SELECT owner_id, root_id, depth, state, pg_advisory_xact_lock_shared($2) AS queued
+		FROM snapshots WHERE id = $1 FOR SHARE
+	), put AS (
+		INSERT INTO writes AS w (snapshot_id, block_index, root_id, depth, digest, key, written_at, seq, replaced_counted)
+		SELECT $1, $3, root_id, depth, $4, $5, $6, nextval('writes_seq'), false FROM snap WHERE state IN (1, 6)
+		ON CONFLICT (snapshot_id, block_index) DO UPDATE SET digest = EXCLUDED.digest, key = EXCLUDED.key,
+			written_at = EXCLUDED.written_at, seq = EXCLUDED.seq, replaced_counted = w.digest <> $7
+		RETURNING (w.digest <> $7)::integer - w.replaced_counted::integer AS delta
+	), usage AS (
+		INSERT INTO usage_counts (owner_id, shard, blocks)
+		SELECT snap.owner_id, pg_backend_pid() % $8, put.delta FROM snap, put WHERE put.delta <> 0
+		ON CONFLICT (owner_id, shard) DO UPDATE SET blocks = usage_counts.blocks + EXCLUDED.blocks
+	)
+	SELECT state FROM snap`
+
+// PutBlock implements store.MetaStore in one statement (queryPut): the
+// snapshot's state checked under its row lock, the mapping inserted or
+// replaced, the owner's usage changed by what the replaced mapping
+// counted, and committed, durable, when it returns. A deadlock, which the
+// server rolled back, is retried.
 func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time) error {
 	if err := s.enter("PutBlock"); err != nil {
 		return err
 	}
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var (
-			state int16
-			owner string
-			root  string
-			depth int
-		)
-		err := shareSnapshot(ctx, tx, id, `SELECT state, owner_id, root_id, depth FROM snapshots WHERE id = $1 FOR SHARE`,
-			&state, &owner, &root, &depth)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("snapshot %q: %w", id, store.ErrNotFound)
-		}
-		if err != nil {
-			return err
-		}
-		if st := store.State(state); st != store.StatePending && st != store.StateCopying {
-			return fmt.Errorf("snapshot %q is %s: %w", id, st, store.ErrNotWritable)
-		}
-		tag, err := tx.Exec(ctx, `INSERT INTO writes (snapshot_id, block_index, root_id, depth, digest, key, written_at, seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, nextval('writes_seq')) ON CONFLICT DO NOTHING`,
-			id, index, root, depth, ref.Digest[:], ref.Key[:], toNanos(now))
-		if err != nil {
-			return err
-		}
-		delta := usageDelta(ebs.Digest{}, false, ref)
-		if tag.RowsAffected() == 0 {
-			// Replace: lock the row, so that a concurrent PutBlock of the
-			// same index counts from what this one leaves.
-			var old []byte
-			if err := tx.QueryRow(ctx, `SELECT digest FROM writes WHERE snapshot_id = $1 AND block_index = $2 FOR UPDATE`,
-				id, index).Scan(&old); err != nil {
-				return err
-			}
-			delta = usageDelta(digestOf(old), true, ref)
-			if _, err := tx.Exec(ctx, `UPDATE writes SET digest = $3, key = $4, written_at = $5, seq = nextval('writes_seq')
-				WHERE snapshot_id = $1 AND block_index = $2`,
-				id, index, ref.Digest[:], ref.Key[:], toNanos(now)); err != nil {
-				return err
-			}
-		}
-		return addUsage(ctx, tx, owner, delta)
+	var state int16
+	err := pgdb.RetryStmt(ctx, 0, func() error {
+		return s.pool.QueryRow(ctx, queryPut, id, snapshotLockKey(id), index,
+			ref.Digest[:], ref.Key[:], toNanos(now), ebs.ZeroBlockDigest[:], usageShards).Scan(&state)
 	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = fmt.Errorf("snapshot %q: %w", id, store.ErrNotFound)
+	case err != nil:
+	case store.State(state) != store.StatePending && store.State(state) != store.StateCopying:
+		err = fmt.Errorf("snapshot %q is %s: %w", id, store.State(state), store.ErrNotWritable)
+	}
 	return wrapOp("PutBlock", err)
 }
 
@@ -121,18 +124,9 @@ func scanIndexedRef(row pgx.CollectableRow) (store.IndexedRef, error) {
 	return r, err
 }
 
-// queryWritten is WrittenIndexes: the first $3 indexes from $2 of each of
-// the snapshots $1, merged.
-const queryWritten = `SELECT DISTINCT w.block_index
-	FROM unnest($1::text[]) AS c(id)
-	CROSS JOIN LATERAL (SELECT block_index FROM writes
-		WHERE snapshot_id = c.id AND block_index >= $2 ORDER BY block_index LIMIT $3) w
-	ORDER BY w.block_index LIMIT $3`
-
-// WrittenIndexes implements store.MetaStore. Each snapshot contributes at
-// most limit indexes (a LATERAL index scan of its own mappings from
-// start), so a page costs at most len(ids) × limit index entries, however
-// large the snapshots.
+// WrittenIndexes implements store.MetaStore with the merge of ViewBlocks
+// (merge.go) on indexes only: a page costs its indexes and a few index
+// descents per snapshot, however large and many the snapshots.
 func (s *Store) WrittenIndexes(ctx context.Context, ids []string, start int32, limit int) ([]int32, error) {
 	if err := s.enter("WrittenIndexes"); err != nil {
 		return nil, err
@@ -140,10 +134,13 @@ func (s *Store) WrittenIndexes(ctx context.Context, ids []string, start int32, l
 	if len(ids) == 0 || limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, queryWritten, ids, start, limit)
+	page, err := newChainMerge(ids, start, limit, false).run(ctx, s.pool)
 	if err != nil {
 		return nil, wrapOp("WrittenIndexes", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	return out, wrapOp("WrittenIndexes", err)
+	out := make([]int32, len(page))
+	for i, r := range page {
+		out[i] = r.Index
+	}
+	return out, nil
 }

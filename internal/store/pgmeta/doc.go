@@ -9,21 +9,28 @@
 //	pending_counts  pending snapshots per owner, changed with the state (CreateSnapshot's limit)
 //	usage_counts    non-zero mappings per owner, in 16 shards, changed with the mappings
 //	idempotency     StartSnapshot's ClientToken records
-//	writes          each snapshot's own mappings, with its tree and depth; written_at and seq
+//	writes          each snapshot's own mappings, with its tree and depth; written_at and seq,
+//	                and replaced_counted (migrations/0002, PutBlock's usage delta)
 //	secrets         server secrets, first writer wins
 //
-// writes_layout, an index of writes on (root, index, depth descending,
-// snapshot), plays pebblemeta's L keys: the nearest writer of an index in
-// a chain is the first row at (root, index) at the chain's depth or above
-// that belongs to the chain (lineage.go). A snapshot's LastActivity is the
-// written_at of its latest write (highest seq), so PutBlocks of one
-// snapshot share no row but the snapshot's, which they lock FOR SHARE.
+// ViewBlocks and WrittenIndexes merge the chain members' own mappings
+// from the primary key, stopping at the page (merge.go). ResolveBlocks
+// uses writes_layout, an index of writes on (root, index, depth
+// descending, snapshot), as pebblemeta's L keys: the nearest writer of an
+// index in a chain is the first row at (root, index) at the chain's depth
+// or above that belongs to the chain (lineage.go). A snapshot's
+// LastActivity is the written_at of its latest write (highest seq), so
+// PutBlocks of one snapshot share no row but the snapshot's, which they
+// lock FOR SHARE.
 //
 // # Concurrency
 //
 // Transactions are READ COMMITTED and run through pgdb.RetryTx (deadlocks
 // and lost connections before the commit are retried, so UpdateSnapshot's
-// fn may run more than once, as its contract allows). PutBlock locks the
+// fn may run more than once, as its contract allows). PutBlock is one
+// statement in its own transaction (blocks.go), one round trip, run
+// through pgdb.RetryStmt (deadlocks and connections never made are
+// retried; a connection lost after it was sent is not). PutBlock locks the
 // snapshot's row FOR SHARE, UpdateSnapshot and PurgeSnapshot FOR UPDATE,
 // behind an advisory lock of the same mode that makes the wait fair
 // (fair_lock.go). CreateSnapshot inserts first (ErrExists before anything

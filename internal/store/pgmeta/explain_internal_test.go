@@ -72,10 +72,9 @@ func TestExplain(t *testing.T) {
 	}{
 		{"GetSnapshot", selectSnapshot + ` WHERE s.id = $1`, []any{head}},
 		{"OwnBlocks page", queryOwn, []any{head, int32(0), 1000}},
-		{"ViewBlocks layout scan (chain of 20)", queryLayout, []any{chain[len(chain)-1], int32(0), layoutBudget(20, 1000)}},
-		{"ViewBlocks merge (chain of 20)", queryMerge, []any{chain, int32(0), 1000}},
+		{"ViewBlocks first round (chain of 20, page of 1000)", queryMergeRefs, mergeArgs(chain, 1000)},
 		{"ResolveBlocks (1000 indexes, chain of 20)", queryResolve, []any{chain[len(chain)-1], indexes, depth - 1, chain}},
-		{"WrittenIndexes (20 snapshots)", queryWritten, []any{chain, int32(0), 1000}},
+		{"WrittenIndexes first round (20 snapshots, page of 1000)", queryMergeIndexes, mergeArgs(chain, 1000)},
 		{"ListSnapshots", selectSnapshot + ` WHERE s.owner_id = $1 AND s.state <> 5 AND s.id > $2 ORDER BY s.id LIMIT $3`, []any{"111122223333", "", 100}},
 		{"ScanSnapshots(pending)", selectSnapshot + ` WHERE s.id > $1 AND s.state = ANY($2) ORDER BY s.id LIMIT 1000`, []any{"", []int16{1}}},
 	} {
@@ -89,4 +88,15 @@ func TestExplain(t *testing.T) {
 		}
 		t.Logf("%s:\n%s\n", q.name, strings.Join(lines, "\n"))
 	}
+}
+
+// mergeArgs are the arguments of the first round of a merge of chain from
+// index 0 for a page of limit.
+func mergeArgs(chain []string, limit int) []any {
+	m := newChainMerge(chain, 0, limit, true)
+	var pos, from, n []int32
+	for i, mb := range m.members {
+		pos, from, n = append(pos, int32(i)), append(from, mb.next), append(n, int32(mb.want))
+	}
+	return []any{chain, pos, from, n}
 }

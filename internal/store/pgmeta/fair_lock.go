@@ -16,9 +16,11 @@ import (
 // of advisory locks queues a shared request behind a waiting exclusive
 // one, so each of these calls first takes a transaction-level advisory
 // lock on the snapshot, in the same mode, as a fair queue in front of the
-// row lock. It is the only use of advisory locks in pgmeta, and only a
-// queue: correctness rests on the row locks, so an engine without
-// advisory locks would drop these statements and keep correct results.
+// row lock (PutBlock inside its one statement, queryPut, in the select
+// list of the row it locks). It is the only use of advisory locks in
+// pgmeta, and only a queue: correctness rests on the row locks, so an
+// engine without advisory locks would drop these calls and keep correct
+// results.
 
 // snapshotLockSpace keeps the advisory keys of snapshots apart from other
 // applications' ("pgme" in ASCII, in the high 32 bits).
@@ -31,13 +33,6 @@ func snapshotLockKey(id string) int64 {
 	h := fnv.New32a()
 	h.Write([]byte(id))
 	return snapshotLockSpace | int64(h.Sum32())
-}
-
-// shareSnapshot takes the shared queue lock of snapshot id and then runs
-// query (which locks its row FOR SHARE), scanning its row into dest, in
-// one round trip.
-func shareSnapshot(ctx context.Context, tx pgx.Tx, id, query string, dest ...any) error {
-	return queued(ctx, tx, `SELECT pg_advisory_xact_lock_shared($1)`, id, query, dest)
 }
 
 // lockSnapshot takes the exclusive queue lock of snapshot id and then runs

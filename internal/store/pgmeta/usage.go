@@ -6,30 +6,17 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ebsd/ebsd/internal/ebs"
-	"github.com/ebsd/ebsd/internal/store"
 )
 
 // usageShards is how many rows an owner's usage is spread over. A
-// transaction adds to the shard of its connection's backend PID, so
-// concurrent PutBlocks of one owner, on different connections, rarely
-// wait for one another's commit on a counter row.
+// transaction adds to the shard of its connection's backend PID (PutBlock
+// in SQL, pg_backend_pid(); addUsage from the connection), so concurrent
+// PutBlocks of one owner, on different connections, rarely wait for one
+// another's commit on a counter row.
 const usageShards = 16
 
 // counts reports whether a mapping to digest counts in its owner's usage.
 func counts(digest ebs.Digest) bool { return digest != ebs.ZeroBlockDigest }
-
-// usageDelta returns how replacing the mapping whose digest is old (had is
-// false when there was none) by ref changes the usage.
-func usageDelta(old ebs.Digest, had bool, ref store.BlockRef) int64 {
-	was, is := had && counts(old), counts(ref.Digest)
-	switch {
-	case is && !was:
-		return 1
-	case was && !is:
-		return -1
-	}
-	return 0
-}
 
 // addUsage adds delta to owner's usage in tx: in the transaction that
 // changes the mappings, so the counter is exact.

@@ -1,0 +1,237 @@
+package pgmeta
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ebsd/ebsd/internal/store"
+)
+
+// A page of ViewBlocks or WrittenIndexes is a k-way merge of the chain
+// members' own mappings, each read in index order from the primary key
+// (snapshot_id, block_index), that stops at the page: the cost is a few
+// index descents per member and the rows of the page (plus the farther
+// writers' rows it hides), whatever the lineage's depth, the number of
+// its branches and descendants, or the members' sizes.
+//
+// A round fetches, in one query, the next rows of every member whose
+// fetched rows are used up (a LATERAL index scan each, with a LIMIT of its
+// own). Every index up to the frontier, the smallest last fetched index of
+// the members that may have more, has all its writers fetched, so the
+// merge emits those indexes; the member that set the frontier is then
+// used up and fetched again, asking for twice as many rows (never more
+// than the page still needs). The first round asks each member for its
+// share of the page and a margin, so that a page whose indexes the members
+// share about evenly (the common case, and the benchmark's) takes one
+// query; a page that one member fills alone takes a few more, doubling.
+
+// queryMergeRefs and queryMergeIndexes fetch a round: for each member
+// (c.id, at c.pos in the chain), up to c.n of its own mappings from index
+// c.start. Indexes only is an index-only scan of the primary key.
+const (
+	queryMergeRefs = `SELECT c.pos, w.block_index, w.digest, w.key
+		FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[]) AS c(id, pos, start, n)
+		CROSS JOIN LATERAL (SELECT block_index, digest, key FROM writes
+			WHERE snapshot_id = c.id AND block_index >= c.start ORDER BY block_index LIMIT c.n) w`
+	queryMergeIndexes = `SELECT c.pos, w.block_index
+		FROM unnest($1::text[], $2::integer[], $3::integer[], $4::integer[]) AS c(id, pos, start, n)
+		CROSS JOIN LATERAL (SELECT block_index FROM writes
+			WHERE snapshot_id = c.id AND block_index >= c.start ORDER BY block_index LIMIT c.n) w`
+	// queryExists answers ViewBlocks' ErrNotFound in the first round's
+	// round trip.
+	queryExists = `SELECT EXISTS (SELECT 1 FROM snapshots WHERE id = $1)`
+)
+
+// mergeMember is a chain member's place in the merge.
+type mergeMember struct {
+	rows []store.IndexedRef // fetched and not yet emitted, ascending
+	next int32              // the first index not fetched yet
+	want int                // how many rows its next fetch asks for
+	done bool               // it has no rows from next on
+}
+
+// chainMerge merges the own mappings of ids, nearest writer first, from
+// start, into a page of at most limit indexes.
+type chainMerge struct {
+	ids     []string
+	limit   int
+	refs    bool   // fetch digests and keys (ViewBlocks), or indexes only
+	head    string // when set, the first round also checks that it exists
+	members []mergeMember
+	out     []store.IndexedRef
+	fetches int // queries sent, for tests
+	fetched int // rows fetched, for tests
+}
+
+func newChainMerge(ids []string, start int32, limit int, refs bool) *chainMerge {
+	m := &chainMerge{ids: ids, limit: limit, refs: refs, members: make([]mergeMember, len(ids))}
+	share := (limit + len(ids) - 1) / len(ids)
+	first := limit // one member: exactly the page
+	if len(ids) > 1 {
+		first = min(limit, share+2*int(math.Ceil(math.Sqrt(float64(share))))+2)
+	}
+	for i := range m.members {
+		m.members[i] = mergeMember{next: start, want: first}
+	}
+	return m
+}
+
+// run merges until the page is full or every member is used up. It
+// returns store.ErrNotFound when head is set and does not exist.
+func (m *chainMerge) run(ctx context.Context, db batchQuerier) ([]store.IndexedRef, error) {
+	for len(m.out) < m.limit {
+		if err := m.fetch(ctx, db); err != nil {
+			return nil, err
+		}
+		if !m.emit() {
+			break
+		}
+	}
+	return m.out, nil
+}
+
+// batchQuerier is a querier that also pipelines batches: a pool.
+type batchQuerier interface {
+	querier
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// fetch runs one round: the next rows of every member used up.
+func (m *chainMerge) fetch(ctx context.Context, db batchQuerier) (err error) {
+	var (
+		ids          []string
+		pos, from, n []int32
+	)
+	for i := range m.members {
+		mb := &m.members[i]
+		if mb.done || len(mb.rows) > 0 {
+			continue
+		}
+		ids = append(ids, m.ids[i])
+		pos = append(pos, int32(i))
+		from = append(from, mb.next)
+		n = append(n, int32(mb.want))
+	}
+	if len(ids) == 0 && m.head == "" {
+		return nil
+	}
+	query := queryMergeIndexes
+	if m.refs {
+		query = queryMergeRefs
+	}
+	m.fetches++
+	var rows pgx.Rows
+	if m.head != "" {
+		// The first round of ViewBlocks: the head's existence and the
+		// rows in one round trip.
+		b := &pgx.Batch{}
+		b.Queue(queryExists, m.head)
+		if len(ids) > 0 {
+			b.Queue(query, ids, pos, from, n)
+		}
+		res := db.SendBatch(ctx, b)
+		defer func() {
+			if cerr := res.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		var exists bool
+		if err := res.QueryRow().Scan(&exists); err != nil {
+			return err
+		}
+		if !exists {
+			return fmt.Errorf("snapshot %q: %w", m.head, store.ErrNotFound)
+		}
+		m.head = ""
+		if len(ids) == 0 {
+			return nil
+		}
+		if rows, err = res.Query(); err != nil {
+			return err
+		}
+	} else if rows, err = db.Query(ctx, query, ids, pos, from, n); err != nil {
+		return err
+	}
+	got := make([]int, len(m.members)) // rows fetched per member this round
+	for rows.Next() {
+		var (
+			p    int32
+			r    store.IndexedRef
+			d, k []byte
+		)
+		dest := []any{&p, &r.Index}
+		if m.refs {
+			dest = append(dest, &d, &k)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			rows.Close()
+			return err
+		}
+		if m.refs {
+			if r.Ref, err = toRef(r.Index, d, k); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		m.members[p].rows = append(m.members[p].rows, r)
+		got[p]++
+		m.fetched++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range pos {
+		mb := &m.members[p]
+		// SQL gives the LATERAL rows in no promised order.
+		slices.SortFunc(mb.rows, func(a, b store.IndexedRef) int { return cmp.Compare(a.Index, b.Index) })
+		last := int32(-1)
+		if len(mb.rows) > 0 {
+			last = mb.rows[len(mb.rows)-1].Index
+		}
+		if got[p] < mb.want || last == maxIndex {
+			mb.done = true
+		} else {
+			mb.next = last + 1
+		}
+		mb.want = max(1, min(2*mb.want, m.limit-len(m.out)))
+	}
+	return nil
+}
+
+// emit appends to the page every index up to the frontier (or until the
+// page is full), each from its nearest writer, and reports whether another
+// round may add to the page.
+func (m *chainMerge) emit() bool {
+	frontier := int64(math.MaxInt64) // every index up to it is complete
+	for i := range m.members {
+		if mb := &m.members[i]; !mb.done {
+			frontier = min(frontier, int64(mb.rows[len(mb.rows)-1].Index))
+		}
+	}
+	for len(m.out) < m.limit {
+		lowest, winner := int64(math.MaxInt64), -1
+		for i := range m.members {
+			if rows := m.members[i].rows; len(rows) > 0 && int64(rows[0].Index) < lowest {
+				lowest, winner = int64(rows[0].Index), i
+			}
+		}
+		if winner < 0 || lowest > frontier {
+			break
+		}
+		m.out = append(m.out, m.members[winner].rows[0])
+		for i := range m.members {
+			if rows := m.members[i].rows; len(rows) > 0 && int64(rows[0].Index) == lowest {
+				m.members[i].rows = rows[1:]
+			}
+		}
+	}
+	if frontier == math.MaxInt64 {
+		return false // every member is done: the page is all there is
+	}
+	return true
+}

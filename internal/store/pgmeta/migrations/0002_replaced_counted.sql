@@ -1,0 +1,11 @@
+-- pgmeta schema, version 2: PutBlock in one statement (blocks.go).
+--
+-- replaced_counted is whether the mapping a row replaced counted in its
+-- owner's usage (a non-zero digest): false for a row that replaced
+-- nothing. PutBlock's upsert sets it in ON CONFLICT DO UPDATE, where the
+-- row it replaces is visible under its row lock (the latest committed
+-- version, even one the statement's snapshot does not see), and reads it
+-- back in RETURNING, which in PostgreSQL before 18 sees only the new row:
+-- so the usage delta comes from exactly the mapping replaced, in the same
+-- statement. A constant default: no table rewrite.
+ALTER TABLE writes ADD COLUMN replaced_counted boolean NOT NULL DEFAULT false;
