@@ -24,13 +24,7 @@ import (
 
 // TestMain stops the PostgreSQL cluster and MinIO that the migration test
 // starts, once every test has run.
-func TestMain(m *testing.M) {
-	code := s3test.Run(m)
-	if err := pgtest.Stop(); err != nil && code == 0 {
-		code = 1
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
 
 // TestMigrateEmbeddedToDistributedAndBack uploads a lineage and an
 // encrypted snapshot through the Go SDK to an ebsd, migrates its data

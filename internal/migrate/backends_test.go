@@ -2,7 +2,6 @@ package migrate_test
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,16 +18,7 @@ import (
 	"github.com/ebsd/ebsd/internal/store/s3blocks"
 )
 
-func TestMain(m *testing.M) {
-	code := s3test.Run(m)
-	if err := pgtest.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
 
 // embedded opens the stores of a data directory of t's own.
 func embedded(t *testing.T) migrate.Stores {

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -11,13 +10,4 @@ import (
 
 // TestMain stops the PostgreSQL cluster and the MinIO server that the
 // distributed-mode tests start, once every test has run.
-func TestMain(m *testing.M) {
-	code := s3test.Run(m)
-	if err := pgtest.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }

@@ -19,16 +19,7 @@ import (
 )
 
 // TestMain stops the PostgreSQL cluster and MinIO once every test ran.
-func TestMain(m *testing.M) {
-	code := s3test.Run(m)
-	if err := pgtest.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
 
 // ebsdBinary builds cmd/ebsd once per test binary.
 var ebsdBinary = sync.OnceValues(func() (string, error) {

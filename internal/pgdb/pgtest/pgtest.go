@@ -121,15 +121,21 @@ func fail(t testing.TB, err error) {
 // Main runs the tests, stops the shared cluster and exits:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { os.Exit(Finish(m.Run())) }
+
+// Finish stops the shared cluster after the tests ran with exit status
+// code, and returns the status to exit with: code, or 1 when the stop
+// failed. A test binary that also starts other servers ends with
+//
+//	func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
+func Finish(code int) int {
 	if err := Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		if code == 0 {
 			code = 1
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Stop stops and removes the shared cluster, if one was started.

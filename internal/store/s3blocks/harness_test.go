@@ -2,7 +2,6 @@ package s3blocks
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -19,16 +18,7 @@ import (
 	"github.com/ebsd/ebsd/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) {
-	code := s3test.Run(m)
-	if err := pgtest.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
 
 // harness is a bucket of its own on the test binary's MinIO and an index,
 // for storetest and for this package's tests.
