@@ -11,7 +11,9 @@ import (
 // toy size (16 MiB of fill in 2 MiB packs, a collection 3 s after the
 // server starts): the collection must be found and its compaction
 // reported, with U measured during it, the upload table and the ratio. Its numbers mean nothing
-// at this size; the benchmark is the same command at -fill 10GiB.
+// at this size; the benchmark is the same command at -fill 10GiB. U has
+// rounds enough to outlast a compaction paced by -gc-compact-rate while
+// it runs.
 func TestGCBenchSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts ebsd")
@@ -24,7 +26,7 @@ func TestGCBenchSmoke(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(filepath.Join(bin, "ebsd-gcbench"), "-ebsd", filepath.Join(bin, "ebsd"),
-		"-fill", "16MiB", "-snapshots", "2", "-blocks", "64", "-workers", "4", "-rounds", "4",
+		"-fill", "16MiB", "-snapshots", "2", "-blocks", "64", "-workers", "4", "-rounds", "32",
 		"-gc-delay", "3s", "-pack-size", "2MiB", "-min-live", "0.9", "-dir", t.TempDir())
 	out, err := cmd.CombinedOutput()
 	t.Logf("ebsd-gcbench output:\n%s", out)
