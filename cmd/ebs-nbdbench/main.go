@@ -6,7 +6,9 @@
 //  2. sequential reads: nbdcopy of a dense snapshot of -size through ebs
 //     nbd (--connections=-conns), against ebs download of the same
 //     snapshot, alternating, -rounds of each, each ebs nbd fresh (cold
-//     cache);
+//     cache), with the CPU time each path's processes used (on a shared
+//     machine the wall-clock ratio swings with the load; the CPU does
+//     not);
 //  3. random 4 KiB reads per second over that snapshot, -depth in
 //     flight on one connection, for -duration (a small NBD client here).
 //
@@ -19,6 +21,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -85,7 +88,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer srv.Stop()
-	b := &bench{o: o, endpoint: srv.Endpoint}
+	b := &bench{o: o, endpoint: srv.Endpoint, serverPid: srv.Pid()}
 
 	// 1. Time to first byte on 1 TiB.
 	sparse := filepath.Join(o.dir, "sparse.raw")
@@ -119,23 +122,28 @@ func run(ctx context.Context, o options) error {
 	}
 	os.Remove(dense)
 	var dl, nc []float64
+	var dlCPU, ncCPU []cpu
 	for r := range o.rounds {
 		out := filepath.Join(o.dir, fmt.Sprintf("dl-%d.raw", r))
+		s0 := b.serverCPU()
 		t0 := time.Now()
-		if err := b.ebsCmd(ctx, nil, "download", "--quiet", snap, out).Run(); err != nil {
+		cmd := b.ebsCmd(ctx, nil, "download", "--quiet", snap, out)
+		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("download: %w", err)
 		}
 		dl = append(dl, mibps(o.sizeMiB, time.Since(t0)))
+		dlCPU = append(dlCPU, cpu{ebs: used(cmd), ebsd: b.serverCPU() - s0})
 		if err := check(out, sum); err != nil {
 			return err
 		}
 		os.Remove(out)
 		out = filepath.Join(o.dir, fmt.Sprintf("nbd-%d.raw", r))
-		d, err := b.nbdcopy(ctx, snap, out)
+		d, c, err := b.nbdcopy(ctx, snap, out)
 		if err != nil {
 			return err
 		}
 		nc = append(nc, mibps(o.sizeMiB, d))
+		ncCPU = append(ncCPU, c)
 		if err := check(out, sum); err != nil {
 			return err
 		}
@@ -143,6 +151,10 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("sequential, %d MiB dense snapshot: ebs download %.0f MiB/s (%v), nbdcopy --connections=%d through ebs nbd %.0f MiB/s (%v): ratio %.2f\n",
 		o.sizeMiB, medianF(dl), round(dl), o.conns, medianF(nc), round(nc), medianF(nc)/medianF(dl))
+	dc, nn := medianCPU(dlCPU), medianCPU(ncCPU)
+	fmt.Printf("CPU seconds per GiB (medians): ebs download %.2f (ebs %.2f + ebsd %.2f), nbdcopy through ebs nbd %.2f (ebs nbd %.2f + nbdcopy %.2f + ebsd %.2f): ratio %.2f\n",
+		dc.total()/gib(o.sizeMiB), dc.ebs/gib(o.sizeMiB), dc.ebsd/gib(o.sizeMiB),
+		nn.total()/gib(o.sizeMiB), nn.ebs/gib(o.sizeMiB), nn.nbdcopy/gib(o.sizeMiB), nn.ebsd/gib(o.sizeMiB), dc.total()/nn.total())
 
 	// 3. Random 4 KiB reads.
 	n, d, err := b.random(ctx, snap, o.sizeMiB<<20)
@@ -155,9 +167,51 @@ func run(ctx context.Context, o options) error {
 }
 
 type bench struct {
-	o        options
-	endpoint string
-	state    int
+	o         options
+	endpoint  string
+	serverPid int
+	state     int
+}
+
+// cpu is the CPU time, in seconds, each process of a path used.
+type cpu struct{ ebs, nbdcopy, ebsd float64 }
+
+func (c cpu) total() float64 { return c.ebs + c.nbdcopy + c.ebsd }
+
+// medianCPU is the round whose total is the median.
+func medianCPU(cs []cpu) cpu {
+	s := slices.Clone(cs)
+	slices.SortFunc(s, func(a, b cpu) int { return cmp.Compare(a.total(), b.total()) })
+	return s[len(s)/2]
+}
+
+func gib(mib int64) float64 { return float64(mib) / 1024 }
+
+// used is the CPU time of a process that ended.
+func used(cmd *exec.Cmd) float64 {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
+}
+
+// serverCPU is the CPU time ebsd used so far (Linux; 0 elsewhere).
+func (b *bench) serverCPU() float64 {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.serverPid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command (in parentheses, which may hold spaces):
+	// utime and stime are the 12th and 13th, in clock ticks (100 a
+	// second on Linux).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return (ut + st) / 100
 }
 
 // ebsCmd is an ebs command line against the server, with a fresh state
@@ -179,17 +233,19 @@ func (b *bench) upload(ctx context.Context, path string) (string, error) {
 	return strings.TrimSpace(out.String()), nil
 }
 
-// serve starts ebs nbd on snap and returns its URI and a stop function.
-func (b *bench) serve(ctx context.Context, snap string) (string, func(), error) {
+// serve starts ebs nbd on snap and returns its URI and a stop function,
+// which returns the CPU time it used.
+func (b *bench) serve(ctx context.Context, snap string) (string, func() float64, error) {
 	pr, pw := io.Pipe()
 	cmd := b.ebsCmd(ctx, pw, "nbd", "--quiet", "--listen", "127.0.0.1:0", snap)
 	if err := cmd.Start(); err != nil {
 		return "", nil, err
 	}
-	stop := func() {
+	stop := func() float64 {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
 		pw.Close()
+		return used(cmd)
 	}
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
@@ -216,17 +272,23 @@ func (b *bench) ttfb(ctx context.Context, snap string, off int64) (time.Duration
 	return time.Since(t0), nil
 }
 
-func (b *bench) nbdcopy(ctx context.Context, snap, out string) (time.Duration, error) {
+// nbdcopy copies snap to out with nbdcopy through a fresh ebs nbd and
+// returns how long it took and the CPU time used.
+func (b *bench) nbdcopy(ctx context.Context, snap, out string) (time.Duration, cpu, error) {
+	s0 := b.serverCPU()
 	t0 := time.Now()
 	uri, stop, err := b.serve(ctx, snap)
 	if err != nil {
-		return 0, err
+		return 0, cpu{}, err
 	}
-	defer stop()
-	if o, err := exec.CommandContext(ctx, "nbdcopy", fmt.Sprintf("--connections=%d", b.o.conns), uri, out).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("nbdcopy: %v\n%s", err, o)
+	cmd := exec.CommandContext(ctx, "nbdcopy", fmt.Sprintf("--connections=%d", b.o.conns), uri, out)
+	o, err := cmd.CombinedOutput()
+	d := time.Since(t0)
+	c := cpu{ebs: stop(), nbdcopy: used(cmd), ebsd: b.serverCPU() - s0}
+	if err != nil {
+		return 0, cpu{}, fmt.Errorf("nbdcopy: %v\n%s", err, o)
 	}
-	return time.Since(t0), nil
+	return d, c, nil
 }
 
 // random reads 4 KiB at random aligned offsets below size, depth at a

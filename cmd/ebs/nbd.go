@@ -121,6 +121,12 @@ func runNbd(ctx context.Context, m *Main, args []string) error {
 		o.overlay = ""
 	}
 
+	stopProfile, err := startNbdProfile(m)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+
 	obs := newObserver(m, &g)
 	c, err := m.client(ctx, &g, obs)
 	if err != nil {
@@ -163,6 +169,12 @@ func runNbd(ctx context.Context, m *Main, args []string) error {
 	srv := &nbd.Server{
 		Export: nbd.Export{Name: snap, Description: "EBS snapshot " + snap, Backend: exp, Writable: exp.Writable(), MultiConn: true},
 		Logger: logOut,
+		// nbdcopy and qemu keep 64 requests in flight on a connection;
+		// serving them all at once lets each start its read-ahead on
+		// arrival. Reads cost no buffer here (the export lends its
+		// cached blocks), and the bytes in flight stay bounded by the
+		// server.
+		MaxRequests: 64,
 		ConnChanged: func(open int) {
 			if open > 0 {
 				seen.Store(true)

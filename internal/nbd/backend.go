@@ -32,6 +32,17 @@ type Backend interface {
 	BlockStatus(ctx context.Context, off, n int64) ([]Extent, error)
 }
 
+// SliceReader is a Backend that can lend the bytes of a read instead of
+// copying them into a buffer: the server sends them from where the
+// backend keeps them (one copy fewer per byte read, no buffer to
+// allocate per request), in one vectored write with the reply's header.
+type SliceReader interface {
+	// ReadSlices returns the n bytes at off (n > 0) as consecutive
+	// slices of n bytes in all, which the server only reads, and only
+	// until it calls release, once. On an error, nothing is lent.
+	ReadSlices(ctx context.Context, off, n int64) (data [][]byte, release func(), err error)
+}
+
 // Extent is a run of bytes with one allocation state.
 type Extent struct {
 	Length int64

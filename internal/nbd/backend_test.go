@@ -94,3 +94,26 @@ func (m *memBackend) bytes() []byte {
 	defer m.mu.Unlock()
 	return append([]byte(nil), m.data...)
 }
+
+// lendingBackend is a memBackend that lends its reads (SliceReader), cut
+// at page boundaries as a cache of blocks cuts them, and counts the
+// loans and their releases.
+type lendingBackend struct {
+	*memBackend
+	lent, released atomic.Int64
+}
+
+func (l *lendingBackend) ReadSlices(ctx context.Context, off, n int64) ([][]byte, func(), error) {
+	if l.readErr != nil {
+		return nil, nil, l.readErr
+	}
+	data := l.bytes()[off : off+n]
+	var bufs [][]byte
+	for pos := off; pos < off+n; {
+		end := min((pos/memPage+1)*memPage, off+n)
+		bufs = append(bufs, data[pos-off:end-off])
+		pos = end
+	}
+	l.lent.Add(1)
+	return bufs, func() { l.released.Add(1) }, nil
+}

@@ -113,34 +113,83 @@ func (ss *session) check(req request) (Errno, string) {
 // clean error reply and never a hard disconnect.
 func (ss *session) read(ctx context.Context, req request) error {
 	be := ss.srv.Export.Backend
-	buf := make([]byte, req.length)
-	if req.length > 0 {
-		if err := be.ReadAt(ctx, buf, int64(req.offset)); err != nil {
-			return ss.failed(req, err)
-		}
+	data, release, err := readData(ctx, be, int64(req.offset), int64(req.length))
+	if err != nil {
+		return ss.failed(req, err)
 	}
+	defer release()
 	if !ss.structured {
-		return ss.w.simple(req.cookie, 0, buf)
+		return ss.w.simple(req.cookie, 0, data)
 	}
 	if req.length == 0 {
 		return ss.w.structured(req.cookie)
 	}
 	if req.flags&cmdFlagDF != 0 {
-		return ss.w.structured(req.cookie, dataChunk(req.offset, buf))
+		return ss.w.structured(req.cookie, dataChunk(req.offset, data))
 	}
 	exts, err := be.BlockStatus(ctx, int64(req.offset), int64(req.length))
 	if err != nil {
 		exts = nil // the data is at hand: send it all as data
 	}
-	return ss.w.structured(req.cookie, readChunks(req.offset, buf, exts)...)
+	return ss.w.structured(req.cookie, readChunks(req.offset, data, exts)...)
 }
 
-// readChunks splits a read of buf at off into data and hole chunks along
-// exts; what exts do not cover is data.
-func readChunks(off uint64, buf []byte, exts []Extent) []chunk {
+// readData reads the n bytes at off: lent by a SliceReader, else into a
+// buffer of their own.
+func readData(ctx context.Context, be Backend, off, n int64) (data [][]byte, release func(), err error) {
+	if n == 0 {
+		return nil, func() {}, nil
+	}
+	if sr, ok := be.(SliceReader); ok {
+		data, release, err := sr.ReadSlices(ctx, off, n)
+		if err != nil {
+			return nil, nil, err
+		}
+		if got := buffersLen(data); got != n {
+			release()
+			return nil, nil, fmt.Errorf("nbd: the backend lent %d bytes for a read of %d", got, n)
+		}
+		return data, release, nil
+	}
+	buf := make([]byte, n)
+	if err := be.ReadAt(ctx, buf, off); err != nil {
+		return nil, nil, err
+	}
+	return [][]byte{buf}, func() {}, nil
+}
+
+// buffersLen is the length of the bytes of bufs.
+func buffersLen(bufs [][]byte) int64 {
+	var n int64
+	for _, b := range bufs {
+		n += int64(len(b))
+	}
+	return n
+}
+
+// cut returns the bytes [from, to) of the consecutive slices bufs, as
+// slices of them.
+func cut(bufs [][]byte, from, to uint64) [][]byte {
+	var out [][]byte
+	pos := uint64(0)
+	for _, b := range bufs {
+		lo, hi := max(from, pos), min(to, pos+uint64(len(b)))
+		if lo < hi {
+			out = append(out, b[lo-pos:hi-pos])
+		}
+		if pos += uint64(len(b)); pos >= to {
+			break
+		}
+	}
+	return out
+}
+
+// readChunks splits a read of data (consecutive slices) at off into data
+// and hole chunks along exts; what exts do not cover is data.
+func readChunks(off uint64, data [][]byte, exts []Extent) []chunk {
 	var chunks []chunk
 	pos := uint64(0)
-	end := uint64(len(buf))
+	end := uint64(buffersLen(data))
 	add := func(n uint64, zero bool) {
 		if zero {
 			if k := len(chunks) - 1; k >= 0 && chunks[k].typ == replyTypeOffsetHole {
@@ -152,9 +201,9 @@ func readChunks(off uint64, buf []byte, exts []Extent) []chunk {
 		} else {
 			if k := len(chunks) - 1; k >= 0 && chunks[k].typ == replyTypeOffsetData {
 				start := binary.BigEndian.Uint64(chunks[k].head) - off
-				chunks[k].data = buf[start : pos+n]
+				chunks[k].data = cut(data, start, pos+n)
 			} else {
-				chunks = append(chunks, dataChunk(off+pos, buf[pos:pos+n]))
+				chunks = append(chunks, dataChunk(off+pos, cut(data, pos, pos+n)))
 			}
 		}
 		pos += n

@@ -117,7 +117,7 @@ func (s *Server) ServeConn(ctx context.Context, conn net.Conn) error {
 		srv:  s,
 		conn: conn,
 		r:    bufio.NewReaderSize(conn, 64<<10),
-		w:    newReplyWriter(bufio.NewWriterSize(conn, 64<<10)),
+		w:    newReplyWriter(conn),
 		log:  s.logger().With("remote", conn.RemoteAddr().String()),
 	}
 	// When ctx ends, reads stop at once (a read deadline in the past):

@@ -123,51 +123,79 @@ func TestCommands(t *testing.T) {
 		{name: "block status without a context", typ: cmdBlockStatus, off: 0, length: 1, want: EINVAL},
 		{name: "unknown command", typ: 99, want: EINVAL},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			m := filled(size, 61440, 81920)
-			orig := bytes.Clone(m.data)
-			addr := startServer(t, Export{Name: "x", Backend: m, Writable: tc.writable})
-			c, gotSize, _ := open(t, addr, tc.structured)
-			if gotSize != size {
-				t.Fatalf("size %d", gotSize)
+		// Each case against a backend that reads into the server's
+		// buffer, and one that lends its bytes.
+		for _, lend := range []bool{false, true} {
+			name := tc.name
+			if lend {
+				name += ", lent"
 			}
-			c.request(tc.flags, tc.typ, 0xc00c1e, tc.off, tc.length, tc.payload)
-			var cs []replyChunk
-			var got result
-			if tc.typ == cmdRead && !tc.structured {
-				cookie, errno, data := c.simpleReply(int(tc.length))
-				cs = []replyChunk{{simple: true, cookie: cookie, errno: errno}}
-				got = result{errno, data}
-			} else {
-				cs = c.chunks()
-				got.errno = structuredErrno(cs)
-				if tc.typ == cmdRead && got.errno == 0 {
-					got.data = assemble(t, cs, tc.off, int(tc.length))
+			t.Run(name, func(t *testing.T) {
+				m := filled(size, 61440, 81920)
+				orig := bytes.Clone(m.data)
+				var be Backend = m
+				lb := &lendingBackend{memBackend: m}
+				if lend {
+					be = lb
 				}
-				if tc.typ == cmdRead && cs[0].simple {
-					t.Fatal("a simple reply to a read with structured replies on")
+				addr := startServer(t, Export{Name: "x", Backend: be, Writable: tc.writable})
+				c, gotSize, _ := open(t, addr, tc.structured)
+				if gotSize != size {
+					t.Fatalf("size %d", gotSize)
 				}
-			}
-			for _, rc := range cs {
-				if rc.cookie != 0xc00c1e {
-					t.Fatalf("cookie %#x", rc.cookie)
+				c.request(tc.flags, tc.typ, 0xc00c1e, tc.off, tc.length, tc.payload)
+				var cs []replyChunk
+				var got result
+				if tc.typ == cmdRead && !tc.structured {
+					cookie, errno, data := c.simpleReply(int(tc.length))
+					cs = []replyChunk{{simple: true, cookie: cookie, errno: errno}}
+					got = result{errno, data}
+				} else {
+					cs = c.chunks()
+					got.errno = structuredErrno(cs)
+					if tc.typ == cmdRead && got.errno == 0 {
+						got.data = assemble(t, cs, tc.off, int(tc.length))
+					}
+					if tc.typ == cmdRead && cs[0].simple {
+						t.Fatal("a simple reply to a read with structured replies on")
+					}
 				}
-			}
-			if got.errno != tc.want {
-				t.Fatalf("errno %v, want %v", got.errno, tc.want)
-			}
-			if tc.typ == cmdRead && got.errno == 0 && !bytes.Equal(got.data, orig[tc.off:tc.off+uint64(tc.length)]) {
-				t.Fatal("read returned other bytes")
-			}
-			if tc.check != nil {
-				tc.check(t, m, cs)
-			}
-			// The session goes on after any answer.
-			c.request(0, cmdFlush, 1, 0, 0, nil)
-			if cs := c.chunks(); structuredErrno(cs) != 0 {
-				t.Fatal("flush after the request failed")
-			}
-		})
+				for _, rc := range cs {
+					if rc.cookie != 0xc00c1e {
+						t.Fatalf("cookie %#x", rc.cookie)
+					}
+				}
+				if got.errno != tc.want {
+					t.Fatalf("errno %v, want %v", got.errno, tc.want)
+				}
+				if tc.typ == cmdRead && got.errno == 0 && !bytes.Equal(got.data, orig[tc.off:tc.off+uint64(tc.length)]) {
+					t.Fatal("read returned other bytes")
+				}
+				if tc.check != nil {
+					tc.check(t, m, cs)
+				}
+				// The session goes on after any answer.
+				c.request(0, cmdFlush, 1, 0, 0, nil)
+				if cs := c.chunks(); structuredErrno(cs) != 0 {
+					t.Fatal("flush after the request failed")
+				}
+				if !lend {
+					return
+				}
+				// A successful read of bytes borrowed them; every loan is
+				// given back once the reply is sent.
+				if want := int64(0); tc.typ == cmdRead && tc.want == 0 && tc.length > 0 && lb.lent.Load() != 1 {
+					t.Fatalf("%d loans for one read, want 1", lb.lent.Load())
+				} else if tc.typ != cmdRead && lb.lent.Load() != want {
+					t.Fatalf("%d loans without a read", lb.lent.Load())
+				}
+				for deadline := time.Now().Add(2 * time.Second); lb.released.Load() != lb.lent.Load(); time.Sleep(time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%d loans, %d released", lb.lent.Load(), lb.released.Load())
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -312,11 +340,17 @@ func TestReadChunks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got string
-			for _, c := range readChunks(1000, buf, tc.exts) {
+			// The data in two slices, as a backend lends a read across
+			// two blocks: chunks cut across them.
+			for _, c := range readChunks(1000, [][]byte{buf[:4], buf[4:]}, tc.exts) {
 				if c.typ == replyTypeOffsetHole {
 					got += fmt.Sprintf("H%d", binary.BigEndian.Uint32(c.head[8:]))
-				} else {
-					got += fmt.Sprintf("D%d", len(c.data))
+					continue
+				}
+				got += fmt.Sprintf("D%d", buffersLen(c.data))
+				at := binary.BigEndian.Uint64(c.head) - 1000
+				if d := bytes.Join(c.data, nil); !bytes.Equal(d, buf[at:at+uint64(len(d))]) {
+					t.Fatalf("data chunk at %d holds %q, want %q", at, d, buf[at:at+uint64(len(d))])
 				}
 			}
 			if got != tc.want {

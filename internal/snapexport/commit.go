@@ -99,5 +99,9 @@ func (e *Export) baseDigest(ctx context.Context, i int32) ([sha256.Size]byte, er
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
+	if c == nil {
+		return zeroDigest, nil
+	}
+	defer e.cache.release(c)
 	return c.sum, nil
 }

@@ -64,10 +64,12 @@ type Export struct {
 	ov     *overlay
 	log    *slog.Logger
 
-	bg     context.Context // read-ahead runs under it until Close
-	stopBG context.CancelFunc
-	ra     chan struct{} // read-ahead slots
-	raWG   sync.WaitGroup
+	bg      context.Context // read-ahead runs under it until Close
+	stopBG  context.CancelFunc
+	ra      chan struct{} // read-ahead slots
+	raWG    sync.WaitGroup
+	streams streams
+	zeros   []byte // a zero block, lent by ReadSlices for what reads as zeros
 
 	fetched, hits, readAhead atomic.Int64
 
@@ -75,7 +77,10 @@ type Export struct {
 	digests map[int32][sha256.Size]byte // verified digests of the snapshot's blocks fetched
 }
 
-var _ nbd.Backend = (*Export)(nil)
+var (
+	_ nbd.Backend     = (*Export)(nil)
+	_ nbd.SliceReader = (*Export)(nil)
+)
 
 // Open prepares the export: one ListSnapshotBlocks call for the volume
 // size and the first blocks, and the image size; nothing else is read
@@ -93,6 +98,9 @@ func Open(ctx context.Context, o Options) (*Export, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	// Read-ahead lands in the cache: a window larger than half of it
+	// would evict blocks fetched ahead before they are read.
+	o.ReadAhead = min(o.ReadAhead, o.CacheBlocks/2)
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +110,7 @@ func Open(ctx context.Context, o Options) (*Export, error) {
 		cache:   newBlockCache(o.CacheBlocks),
 		reader:  o.Client.NewBlockReader(o.SnapshotID),
 		ra:      make(chan struct{}, o.Workers),
+		zeros:   make([]byte, blockSize),
 		digests: map[int32][sha256.Size]byte{},
 	}
 	if _, _, err := e.blocks.lookup(ctx, 0, true); err != nil {
@@ -158,26 +167,90 @@ func (e *Export) Written() int {
 // ReadAt reads p at off: blocks of the overlay from it, the others from
 // the snapshot, in parallel.
 func (e *Export) ReadAt(ctx context.Context, p []byte, off int64) error {
-	if len(p) == 0 {
+	return e.read(ctx, off, int64(len(p)), func(_ int, i int32, lo, hi int64) error {
+		dst := p[lo-off : hi-off]
+		if e.ov != nil && e.ov.dirty(i) {
+			return e.ov.readAt(dst, lo)
+		}
+		return e.readBase(ctx, i, dst, lo-int64(i)*blockSize)
+	})
+}
+
+// ReadSlices lends the n bytes at off (nbd.SliceReader): the snapshot's
+// blocks straight from the cache, zeros from a shared zero block, and
+// only the overlay's blocks copied, so that a read served over NBD costs
+// no copy and no buffer. The blocks lent stay held until release: their
+// buffers are not reused meanwhile, even if the cache drops them.
+func (e *Export) ReadSlices(ctx context.Context, off, n int64) ([][]byte, func(), error) {
+	if n <= 0 {
+		return nil, func() {}, nil
+	}
+	parts := (off+n-1)/blockSize - off/blockSize + 1
+	bufs := make([][]byte, parts)
+	held := make([]*cached, parts)
+	release := func() {
+		for _, c := range held {
+			if c != nil {
+				e.cache.release(c)
+			}
+		}
+	}
+	err := e.read(ctx, off, n, func(k int, i int32, lo, hi int64) error {
+		if e.ov != nil && e.ov.dirty(i) {
+			b := make([]byte, hi-lo)
+			bufs[k] = b
+			return e.ov.readAt(b, lo)
+		}
+		c, err := e.base(ctx, i)
+		switch {
+		case err != nil:
+			return err
+		case c == nil:
+			bufs[k] = e.zeros[:hi-lo]
+		case c.data == nil:
+			e.cache.release(c)
+			bufs[k] = e.zeros[:hi-lo]
+		default:
+			held[k] = c
+			bo := lo - int64(i)*blockSize
+			bufs[k] = c.data[bo : bo+hi-lo]
+		}
+		return nil
+	})
+	if err != nil {
+		release()
+		return nil, nil, err
+	}
+	return bufs, release, nil
+}
+
+// read runs part for each block the n bytes at off touch (its k-th, its
+// index, and the byte range [lo, hi) of the export in it), in parallel,
+// after starting the read-ahead of a sequential reader: at the arrival
+// of its read, not at its end, so that the window is one round trip
+// further ahead.
+func (e *Export) read(ctx context.Context, off, n int64, part func(k int, i int32, lo, hi int64) error) error {
+	if n <= 0 {
 		return nil
 	}
-	first, last := int32(off/blockSize), int32((off+int64(len(p))-1)/blockSize)
-	sequential := e.cache.has(first) || (first > 0 && e.cache.has(first-1))
+	first, last := int32(off/blockSize), int32((off+n-1)/blockSize)
+	if window := e.streams.observe(off, n, e.opts.ReadAhead); window > 0 {
+		e.readAheadFrom(last+1, window)
+	}
+	span := func(i int32) (int64, int64) {
+		return max(off, int64(i)*blockSize), min(off+n, int64(i+1)*blockSize)
+	}
+	if first == last { // most reads: no goroutine
+		lo, hi := span(first)
+		return part(0, first, lo, hi)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, last-first+1)
 	for i := first; i <= last; i++ {
-		lo, hi := max(off, int64(i)*blockSize), min(off+int64(len(p)), int64(i+1)*blockSize)
-		dst := p[lo-off : hi-off]
-		if e.ov != nil && e.ov.dirty(i) {
-			errs[i-first] = e.ov.readAt(dst, lo)
-			continue
-		}
-		wg.Go(func() { errs[i-first] = e.readBase(ctx, i, dst, lo-int64(i)*blockSize) })
+		lo, hi := span(i)
+		wg.Go(func() { errs[i-first] = part(int(i-first), i, lo, hi) })
 	}
 	wg.Wait()
-	if sequential {
-		e.readAheadFrom(last + 1)
-	}
 	return errors.Join(errs...)
 }
 
@@ -187,7 +260,12 @@ func (e *Export) readBase(ctx context.Context, i int32, dst []byte, bo int64) er
 	if err != nil {
 		return err
 	}
-	if c == nil || c.data == nil {
+	if c == nil {
+		clear(dst)
+		return nil
+	}
+	defer e.cache.release(c)
+	if c.data == nil {
 		clear(dst)
 		return nil
 	}
@@ -195,7 +273,8 @@ func (e *Export) readBase(ctx context.Context, i int32, dst []byte, bo int64) er
 	return nil
 }
 
-// base returns the snapshot's block i, nil when it does not hold it.
+// base returns the snapshot's block i, held (release it), nil when the
+// snapshot does not hold it.
 func (e *Export) base(ctx context.Context, i int32) (*cached, error) {
 	token, _, err := e.blocks.lookup(ctx, i, true)
 	if err != nil || token == "" {
@@ -205,39 +284,78 @@ func (e *Export) base(ctx context.Context, i int32) (*cached, error) {
 		e.hits.Add(1)
 		return c, nil
 	}
-	return e.cache.get(ctx, i, func(ctx context.Context, i int32, buf []byte) ([sha256.Size]byte, error) {
-		sum, err := e.reader.ReadBlock(ctx, i, token, buf)
-		if err == nil {
-			e.fetched.Add(1)
-			if e.ov != nil { // for the commit: 36 bytes a block, only when writable
-				e.dmu.Lock()
-				e.digests[i] = sum
-				e.dmu.Unlock()
-			}
-		}
-		return sum, err
-	})
+	return e.cache.get(ctx, i, e.fetch)
 }
 
-// readAheadFrom fetches the blocks from i on in the background, up to
-// ReadAhead of them, skipping those cached or in the overlay, as long as
-// read-ahead slots are free: a sequential reader then finds its next
-// blocks fetched, at the latency of one round trip for the whole window.
-func (e *Export) readAheadFrom(i int32) {
-	for j := i; j < i+int32(e.opts.ReadAhead) && int64(j)*blockSize < e.size; j++ {
-		if e.cache.has(j) || (e.ov != nil && e.ov.dirty(j)) {
+// fetch reads the snapshot's block i into buf (a fetchFunc): with the
+// token the listing gave, zeros when it holds no such block.
+func (e *Export) fetch(ctx context.Context, i int32, buf []byte) ([sha256.Size]byte, error) {
+	sum, _, err := e.fetchBlock(ctx, i, buf)
+	return sum, err
+}
+
+// fetchBlock is fetch, which also says whether the service was asked:
+// not for a block the snapshot does not hold.
+func (e *Export) fetchBlock(ctx context.Context, i int32, buf []byte) (_ [sha256.Size]byte, asked bool, _ error) {
+	token, _, err := e.blocks.lookup(ctx, i, true)
+	if err != nil {
+		return [sha256.Size]byte{}, false, err
+	}
+	if token == "" {
+		return zeroDigest, false, nil
+	}
+	sum, err := e.reader.ReadBlock(ctx, i, token, buf)
+	if err == nil {
+		e.fetched.Add(1)
+		if e.ov != nil { // for the commit: 36 bytes a block, only when writable
+			e.dmu.Lock()
+			e.digests[i] = sum
+			e.dmu.Unlock()
+		}
+	}
+	return sum, true, err
+}
+
+// readAheadFrom fetches up to window blocks from i on in the background,
+// skipping holes and those cached, being fetched or in the overlay, as
+// long as read-ahead slots are free: a sequential reader then finds its
+// next blocks fetched, at the latency of one round trip for the whole
+// window. Each block is claimed in the cache before its fetch starts, so
+// that reads arriving meanwhile wait for that fetch instead of starting
+// another.
+func (e *Export) readAheadFrom(i int32, window int) {
+	for j := i; j < i+int32(window) && int64(j)*blockSize < e.size; j++ {
+		if e.ov != nil && e.ov.dirty(j) {
+			continue
+		}
+		if token, known, _ := e.blocks.lookup(e.bg, j, false); known && token == "" {
+			continue
+		}
+		if e.cache.has(j) {
 			continue
 		}
 		select {
 		case e.ra <- struct{}{}:
 		default:
-			return // the window is being fetched already
+			return // as many blocks as allowed are being fetched ahead
+		}
+		c, fresh := e.cache.claim(j)
+		if !fresh {
+			<-e.ra
+			continue
 		}
 		e.raWG.Go(func() {
 			defer func() { <-e.ra }()
-			if _, err := e.base(e.bg, j); err == nil {
+			var asked bool
+			e.cache.fill(e.bg, c, func(ctx context.Context, i int32, buf []byte) ([sha256.Size]byte, error) {
+				sum, a, err := e.fetchBlock(ctx, i, buf)
+				asked = a
+				return sum, err
+			})
+			if asked && c.err == nil {
 				e.readAhead.Add(1)
 			}
+			e.cache.release(c)
 		})
 	}
 }
@@ -320,7 +438,7 @@ func (e *Export) BlockStatus(ctx context.Context, off, n int64) ([]nbd.Extent, e
 			}
 			if token == "" {
 				flags = nbd.StateHole | nbd.StateZero
-			} else if c, ok := e.cache.peek(i); ok && c.data == nil {
+			} else if e.cache.zero(i) {
 				flags = nbd.StateZero // a written block of zeros
 			}
 		}
