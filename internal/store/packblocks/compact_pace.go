@@ -32,6 +32,9 @@ type pacer struct {
 	rate int64       // bytes per second while busy; 0 or less: unpaced
 	busy func() bool // whether Puts are running
 	due  time.Time   // when the bytes paced so far are done
+	// slept and paced are what pacing did, for the compaction's log line.
+	slept time.Duration
+	paced int64
 	// sleep is time.Sleep under a context; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 	now   func() time.Time
@@ -60,7 +63,9 @@ func (p *pacer) pace(ctx context.Context, n int64) error {
 		p.due = earliest
 	}
 	p.due = p.due.Add(time.Duration(n * int64(time.Second) / p.rate))
+	p.paced += n
 	if wait := p.due.Sub(now); wait >= time.Millisecond {
+		p.slept += wait
 		return p.sleep(ctx, wait)
 	}
 	return nil
@@ -80,7 +85,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // noteAppend records that a Put is appending now, for busy.
 func (s *Store) noteAppend(now time.Time) { s.lastAppend.Store(now.UnixNano()) }
 
-// writesRunning reports whether a Put appended within busyWindow.
+// writesRunning reports whether a Put is in progress or appended within
+// busyWindow. A Put waiting for its group's fdatasync counts: when
+// compaction slows the disk, every uploader may be waiting at once, and
+// judging by appends alone would then unpace compaction exactly when it
+// hurts most (seen: uploads at 0.62 of their rate, compaction mostly
+// unpaced).
 func (s *Store) writesRunning() bool {
-	return time.Since(time.Unix(0, s.lastAppend.Load())) < busyWindow
+	return s.putsActive.Load() > 0 || time.Since(time.Unix(0, s.lastAppend.Load())) < busyWindow
 }

@@ -147,3 +147,29 @@ func TestCompactPacedWhileWriting(t *testing.T) {
 		t.Errorf("compaction with no Put running took %v: it must not be paced", idle)
 	}
 }
+
+// TestWritesRunning: a Put in progress counts as writing even when no Put
+// appended within busyWindow, as when every uploader waits for a slow
+// fdatasync: compaction must stay paced then above all.
+func TestWritesRunning(t *testing.T) {
+	tests := []struct {
+		name       string
+		appendedAt time.Duration // before now
+		active     int64
+		want       bool
+	}{
+		{"recent append", 10 * time.Millisecond, 0, true},
+		{"old append, a Put waiting", time.Second, 1, true},
+		{"old append, no Put", time.Second, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s Store
+			s.noteAppend(time.Now().Add(-tt.appendedAt))
+			s.putsActive.Store(tt.active)
+			if got := s.writesRunning(); got != tt.want {
+				t.Errorf("writesRunning() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

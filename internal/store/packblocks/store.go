@@ -62,9 +62,10 @@ type Store struct {
 	nextID  uint32      // id of the next pack to create
 	pending *syncGroup  // calls not yet handed to the syncer
 
-	// lastAppend is when a Put last appended (Unix ns), which paces
-	// compaction (compact_pace.go).
+	// lastAppend is when a Put last appended (Unix ns), and putsActive
+	// the Puts in progress: both pace compaction (compact_pace.go).
 	lastAppend atomic.Int64
+	putsActive atomic.Int64
 
 	kick       chan struct{} // wakes the syncer; capacity 1
 	quit       chan struct{} // closed by Close to stop the syncer
@@ -250,6 +251,8 @@ func (s *Store) Put(ctx context.Context, key ebs.Digest, data []byte) error {
 	if s.readOnly {
 		return fmt.Errorf("packblocks: put %v: %w", key, s.spaceError())
 	}
+	s.putsActive.Add(1) // compaction yields to it (compact_pace.go)
+	defer s.putsActive.Add(-1)
 	for {
 		call, leader := s.claim(key)
 		if leader {
