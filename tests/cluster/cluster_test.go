@@ -72,28 +72,10 @@ type node struct {
 	done     chan struct{}
 }
 
-// start runs a node: its own home (with the object store's keys in
-// ~/.aws/credentials, as the SDK's default chain reads them) and data
-// directory, the deployment's database, bucket and credentials.
+// start runs a node (see command).
 func (d *deployment) start(t *testing.T, name string) *node {
 	t.Helper()
-	bin, err := ebsdBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	home := t.TempDir()
-	aws := filepath.Join(home, ".aws")
-	if err := os.MkdirAll(aws, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	awsCreds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", d.s3.AccessKey, d.s3.SecretKey)
-	if err := os.WriteFile(filepath.Join(aws, "credentials"), []byte(awsCreds), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data-dir", filepath.Join(home, "data"),
-		"-credentials", d.credsFile, "-meta", d.dsn, "-blocks", d.blocks,
-		"-s3-endpoint", d.s3Endpoint, "-s3-path-style", "-s3-region", d.s3.Region, "-node", name, "-access-log=false")
-	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	cmd := d.command(t, "-addr", "127.0.0.1:0", "-node", name, "-access-log=false")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +105,36 @@ func (d *deployment) start(t *testing.T, name string) *node {
 		t.Fatalf("node %s printed no banner in 60 s; stderr:\n%s", name, n.stderr)
 	}
 	return n
+}
+
+// command returns an ebsd command with args after the deployment's flags
+// (-meta, -blocks, -s3-*, -credentials), in a home of its own with the
+// object store's keys in ~/.aws/credentials, as the SDK's default chain
+// reads them, and its own data directory.
+func (d *deployment) command(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := ebsdBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	aws := filepath.Join(home, ".aws")
+	if err := os.MkdirAll(aws, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	awsCreds := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", d.s3.AccessKey, d.s3.SecretKey)
+	if err := os.WriteFile(filepath.Join(aws, "credentials"), []byte(awsCreds), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sub := []string{}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[:1], args[1:] // a subcommand: ebsd gc, ebsd check
+	}
+	cmd := exec.Command(bin, append(append(sub, "-data-dir", filepath.Join(home, "data"),
+		"-credentials", d.credsFile, "-meta", d.dsn, "-blocks", d.blocks,
+		"-s3-endpoint", d.s3Endpoint, "-s3-path-style", "-s3-region", d.s3.Region), args...)...)
+	cmd.Env = []string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}
+	return cmd
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
