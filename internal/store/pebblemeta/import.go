@@ -23,23 +23,11 @@ func (s *Store) ImportSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rec, err := encodeSnapshot(snap)
+	b, idemKey, err := s.newSnapshotBatch(snap, idem)
 	if err != nil {
 		return err
 	}
-	b := s.db.NewBatch()
 	defer b.Close()
-	_ = b.Set(snapshotKey(snap.ID), rec, nil)
-	setIndexes(b, snap)
-	var idemKey []byte
-	if idem != nil {
-		v, err := encodeIdempotency(*idem)
-		if err != nil {
-			return err
-		}
-		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
-		_ = b.Set(idemKey, v, nil)
-	}
 	root := rootOf(snap)
 	var usage int64
 	for _, r := range blocks {

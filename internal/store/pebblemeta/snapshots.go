@@ -30,23 +30,11 @@ func (s *Store) CreateSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 		return err
 	}
 
-	rec, err := encodeSnapshot(snap)
+	b, idemKey, err := s.newSnapshotBatch(snap, idem)
 	if err != nil {
 		return err
 	}
-	b := s.db.NewBatch()
 	defer b.Close()
-	_ = b.Set(snapshotKey(snap.ID), rec, nil)
-	setIndexes(b, snap)
-	var idemKey []byte
-	if idem != nil {
-		v, err := encodeIdempotency(*idem)
-		if err != nil {
-			return err
-		}
-		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
-		_ = b.Set(idemKey, v, nil)
-	}
 
 	// The sources are checked before createMu, which serializes every
 	// create, but their answer is returned only after the checks for
@@ -252,4 +240,28 @@ func (s *Store) GetIdempotency(ctx context.Context, ownerID, token string) (stor
 		return store.Idempotency{}, fmt.Errorf("pebblemeta: GetIdempotency: client token %q of %s: %w", token, ownerID, err)
 	}
 	return r, nil
+}
+
+// newSnapshotBatch returns a batch that stores snap's record and index
+// keys and, when idem is not nil, its idempotency record, whose key it
+// returns too: what CreateSnapshot and ImportSnapshot both write.
+func (s *Store) newSnapshotBatch(snap store.Snapshot, idem *store.Idempotency) (b *pebble.Batch, idemKey []byte, err error) {
+	rec, err := encodeSnapshot(snap)
+	if err != nil {
+		return nil, nil, err
+	}
+	var idemVal []byte
+	if idem != nil {
+		if idemVal, err = encodeIdempotency(*idem); err != nil {
+			return nil, nil, err
+		}
+		idemKey = idempotencyKey(idem.OwnerID, idem.ClientToken)
+	}
+	b = s.db.NewBatch()
+	_ = b.Set(snapshotKey(snap.ID), rec, nil)
+	setIndexes(b, snap)
+	if idem != nil {
+		_ = b.Set(idemKey, idemVal, nil)
+	}
+	return b, idemKey, nil
 }
