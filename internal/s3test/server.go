@@ -1,6 +1,7 @@
 package s3test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -16,9 +17,19 @@ import (
 )
 
 // EnvServer names an S3-compatible server for the tests to use instead of
-// starting MinIO: http://ACCESS_KEY:SECRET_KEY@HOST:PORT. Tests create
+// starting one: http://ACCESS_KEY:SECRET_KEY@HOST:PORT. Tests create
 // buckets on it and leave them there.
 const EnvServer = "EBSD_TEST_S3"
+
+// EnvEngine names the engine Start starts when EnvServer is not set:
+// EngineMinIO (the default) or EngineVersityGW.
+const EnvEngine = "EBSD_TEST_S3_ENGINE"
+
+// EngineExternal is the Engine of EnvServer's server.
+const EngineExternal = "external"
+
+// engines are the servers this package can start, by Engine.
+var engines = map[string]*engine{EngineMinIO: minio, EngineVersityGW: versitygw}
 
 // Server is an S3-compatible server that tests may create buckets on.
 type Server struct {
@@ -26,23 +37,30 @@ type Server struct {
 	Region    string
 	AccessKey string
 	SecretKey string
-	Engine    string // "minio", or "external" for EnvServer's
+	Engine    string // EngineMinIO, EngineVersityGW, or EngineExternal
 
 	buckets atomic.Int64
 }
 
-// The server of this test binary: started by the first Start, stopped by
-// Main once every test has run. This is the one piece of package state: a
-// test binary shares one server, as it shares one process.
+// lazyServer is a server of the test binary, started on first use.
+type lazyServer struct {
+	once sync.Once
+	srv  *Server
+	stop func() // nil for EnvServer's, which the tests did not start
+	err  error
+}
+
+// The servers of this test binary, one per engine: started by the first
+// Start or StartEngine that asks for it, stopped by Run once every test
+// has run. This is the one piece of package state: a test binary shares
+// its servers, as it shares one process.
 var (
 	mainCalled atomic.Bool
-	startOnce  sync.Once
-	started    *Server
-	startErr   error
-	stopServer func()
+	serversMu  sync.Mutex
+	servers    = map[string]*lazyServer{}
 )
 
-// Main runs the tests of m and then stops the server, if one was started,
+// Main runs the tests of m and then stops the servers that were started,
 // and exits with m's status. Call it from TestMain.
 func Main(m *testing.M) { os.Exit(Run(m)) }
 
@@ -51,36 +69,79 @@ func Main(m *testing.M) { os.Exit(Run(m)) }
 func Run(m *testing.M) int {
 	mainCalled.Store(true)
 	code := m.Run()
-	if stopServer != nil {
-		stopServer()
+	serversMu.Lock()
+	defer serversMu.Unlock()
+	for _, l := range servers {
+		// Every test has ended, so no once is still running.
+		if l.stop != nil {
+			l.stop()
+		}
 	}
 	return code
 }
 
-// Start returns the server of this test binary, starting it on first use.
-// It skips tb when no server can be had, or fails it when CI is set.
+// Start returns the test binary's default server, starting it on first
+// use: EnvServer's if set, else one of EnvEngine's engine, MinIO unless
+// it says otherwise. It skips tb when no server can be had, or fails it
+// when CI is set.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	if !mainCalled.Load() {
-		tb.Fatal("s3test: the package's TestMain must call s3test.Main(m) or Run(m), which stop the server at the end")
+	if os.Getenv(EnvServer) != "" {
+		return get(tb, EngineExternal, func() (*Server, func(), error) {
+			s, err := parseEnv(os.Getenv(EnvServer))
+			return s, nil, err
+		})
 	}
-	startOnce.Do(func() { started, stopServer, startErr = start() })
-	if startErr != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("s3test: %v", startErr)
+	name := cmp.Or(os.Getenv(EnvEngine), EngineMinIO)
+	e, ok := engines[name]
+	if !ok {
+		tb.Fatalf("s3test: %s=%q: want %s or %s", EnvEngine, name, EngineMinIO, EngineVersityGW)
+	}
+	return get(tb, name, func() (*Server, func(), error) {
+		s, stop, err := e.start()
+		if err != nil {
+			err = fmt.Errorf("%w (or set %s)", err, EnvServer)
 		}
-		tb.Skipf("s3test: %v", startErr)
-	}
-	return started
+		return s, stop, err
+	})
 }
 
-// start starts the server EnvServer names, or else MinIO.
-func start() (*Server, func(), error) {
-	if v := os.Getenv(EnvServer); v != "" {
-		s, err := parseEnv(v)
-		return s, nil, err
+// StartEngine returns the test binary's server of the engine named,
+// EngineMinIO or EngineVersityGW, starting it on first use whatever
+// EnvServer and EnvEngine say: for the tests that run against every
+// engine. It skips tb when the engine's program is not installed, or
+// fails it when CI is set (CI installs every engine).
+func StartEngine(tb testing.TB, name string) *Server {
+	tb.Helper()
+	e, ok := engines[name]
+	if !ok {
+		tb.Fatalf("s3test: no engine %q: want %s or %s", name, EngineMinIO, EngineVersityGW)
 	}
-	return startMinIO()
+	return get(tb, name, e.start)
+}
+
+// get returns the server of the binary known as key, starting it with
+// start on first use.
+func get(tb testing.TB, key string, start func() (*Server, func(), error)) *Server {
+	tb.Helper()
+	if !mainCalled.Load() {
+		tb.Fatal("s3test: the package's TestMain must call s3test.Main(m) or Run(m), which stop the servers at the end")
+	}
+	serversMu.Lock()
+	l, ok := servers[key]
+	if !ok {
+		l = &lazyServer{}
+		servers[key] = l
+	}
+	serversMu.Unlock()
+	l.once.Do(func() { l.srv, l.stop, l.err = start() })
+	if l.err != nil {
+		if os.Getenv("CI") != "" {
+			tb.Fatalf("s3test: %v", l.err)
+		}
+		tb.Skipf("s3test: %v", l.err)
+	}
+	return l.srv
 }
 
 // parseEnv reads EnvServer's value.
@@ -95,12 +156,12 @@ func parseEnv(v string) (*Server, error) {
 		Region:    "us-east-1",
 		AccessKey: u.User.Username(),
 		SecretKey: secret,
-		Engine:    "external",
+		Engine:    EngineExternal,
 	}, nil
 }
 
-// Client returns an S3 client for the server, path-style, as MinIO wants
-// on a loopback address without DNS names for buckets.
+// Client returns an S3 client for the server, path-style, as servers on
+// a loopback address without DNS names for buckets want.
 func (s *Server) Client() *s3.Client {
 	return s3.New(s3.Options{
 		BaseEndpoint: aws.String(s.Endpoint),

@@ -20,8 +20,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Finish(s3test.Run(m))) }
 
-// harness is a bucket of its own on the test binary's MinIO and an index,
-// for storetest and for this package's tests.
+// harness is a bucket of its own on one of the test binary's S3 servers
+// and an index, for storetest and for this package's tests.
 type harness struct {
 	srv    *s3test.Server
 	client *s3.Client
@@ -31,10 +31,16 @@ type harness struct {
 	last   *Store
 }
 
-// newHarness makes a harness over a new bucket and the index mk makes.
+// newHarness makes a harness over a new bucket of the default server
+// (MinIO) and index.
 func newHarness(tb testing.TB, index Index) *harness {
 	tb.Helper()
-	srv := s3test.Start(tb)
+	return newHarnessOn(tb, s3test.Start(tb), index)
+}
+
+// newHarnessOn makes a harness over a new bucket of srv and index.
+func newHarnessOn(tb testing.TB, srv *s3test.Server, index Index) *harness {
+	tb.Helper()
 	h := &harness{srv: srv, client: srv.Client(), bucket: srv.NewBucket(tb), index: index}
 	h.opts = Options{Client: h.client, Bucket: h.bucket, Prefix: "ebsd", Index: index, Node: tb.Name(),
 		Logger: slog.New(slog.DiscardHandler)}
@@ -114,17 +120,36 @@ func (h *harness) objectNames(tb testing.TB) []string {
 	return names
 }
 
-// TestBlockStore runs the storetest block suite against MinIO, with the
-// PostgreSQL index (as deployed) and with the in-memory one.
+// setups are the object stores and indexes that the block suite and this
+// package's tests run with: the default server (MinIO) with the
+// PostgreSQL index (as deployed) and with the in-memory one, and
+// versitygw, a second implementation of S3, with the in-memory index
+// only: the index does not change what the store asks of object storage,
+// and this keeps the run short.
+var setups = []struct {
+	name   string
+	server func(testing.TB) *s3test.Server
+	index  func(testing.TB) Index
+}{
+	{"postgres", s3test.Start, func(tb testing.TB) Index { return pgIndex(tb) }},
+	{"memory", s3test.Start, func(testing.TB) Index { return newMemIndex() }},
+	{"versitygw", startVersityGW, func(testing.TB) Index { return newMemIndex() }},
+}
+
+// startVersityGW returns the binary's versitygw, whatever the default
+// server is.
+func startVersityGW(tb testing.TB) *s3test.Server {
+	tb.Helper()
+	return s3test.StartEngine(tb, s3test.EngineVersityGW)
+}
+
+// TestBlockStore runs the storetest block suite against each setup.
 func TestBlockStore(t *testing.T) {
-	t.Run("postgres", func(t *testing.T) {
-		storetest.RunBlockStoreTests(t, func(tb testing.TB) storetest.BlockHarness {
-			return newHarness(tb, pgIndex(tb))
+	for _, su := range setups {
+		t.Run(su.name, func(t *testing.T) {
+			storetest.RunBlockStoreTests(t, func(tb testing.TB) storetest.BlockHarness {
+				return newHarnessOn(tb, su.server(tb), su.index(tb))
+			})
 		})
-	})
-	t.Run("memory", func(t *testing.T) {
-		storetest.RunBlockStoreTests(t, func(tb testing.TB) storetest.BlockHarness {
-			return newHarness(tb, newMemIndex())
-		})
-	})
+	}
 }

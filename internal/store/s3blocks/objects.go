@@ -28,8 +28,9 @@ type objects interface {
 	// create uploads body as a new object; with exclusive, the server
 	// refuses (errObjectExists) to replace an existing one.
 	create(ctx context.Context, name string, body []byte, exclusive bool) error
-	// readRange appends bytes [off, off+n) of the object to dst;
-	// errNoObject when it does not exist. n < 0 reads to the end.
+	// readRange appends bytes [off, off+n) of the object to dst, fewer
+	// (none) if the object ends before off+n (off); errNoObject when it
+	// does not exist. n < 0 reads to the end.
 	readRange(ctx context.Context, name string, off, n int64, dst []byte) ([]byte, error)
 	remove(ctx context.Context, name string) error
 }
@@ -82,6 +83,12 @@ func (o *s3Objects) readRange(ctx context.Context, name string, off, n int64, ds
 		var nsk *types.NoSuchKey
 		if errors.As(err, &nsk) || httpStatus(err) == http.StatusNotFound {
 			return dst, fmt.Errorf("%w: %s", errNoObject, name)
+		}
+		if in.Range != nil && httpStatus(err) == http.StatusRequestedRangeNotSatisfiable {
+			// The object ends at or before off: S3 servers (MinIO,
+			// versitygw) answer 416 InvalidRange rather than no bytes. It
+			// is a short read like any other, for the caller to check.
+			return dst, nil
 		}
 		return dst, fmt.Errorf("s3blocks: get %s: %w", name, unavailable(err))
 	}

@@ -10,24 +10,18 @@ import (
 	"time"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/pack"
+	"github.com/ebsd/ebsd/internal/s3test"
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// indexes are the indexes every test here runs with.
-var indexes = []struct {
-	name string
-	make func(testing.TB) Index
-}{
-	{"postgres", func(tb testing.TB) Index { return pgIndex(tb) }},
-	{"memory", func(testing.TB) Index { return newMemIndex() }},
-}
-
-// forIndexes runs fn as a parallel subtest per index.
+// forIndexes runs fn as a parallel subtest per setup (harness_test.go):
+// each index on the default server, and versitygw.
 func forIndexes(t *testing.T, fn func(t *testing.T, h *harness)) {
-	for _, ix := range indexes {
-		t.Run(ix.name, func(t *testing.T) {
+	for _, su := range setups {
+		t.Run(su.name, func(t *testing.T) {
 			t.Parallel()
-			fn(t, newHarness(t, ix.make(t)))
+			fn(t, newHarnessOn(t, su.server(t), su.index(t)))
 		})
 	}
 }
@@ -334,21 +328,63 @@ func TestSweepConcurrentPuts(t *testing.T) {
 	})
 }
 
-// TestConditionalProbe checks that MinIO is found to honour
-// If-None-Match, and that an upload over an existing group object fails.
+// TestConditionalProbe checks that MinIO and versitygw are found to
+// honour If-None-Match, and that an upload over an existing group object
+// fails and leaves the first one in place.
 func TestConditionalProbe(t *testing.T) {
-	h := newHarness(t, newMemIndex())
-	s := h.open(t)
-	if !s.exclusive {
-		t.Fatal("the probe found that MinIO ignores If-None-Match: *")
-	}
-	ctx := context.Background()
-	name := s.groupName(1)
-	if err := s.objs.create(ctx, name, []byte("a"), true); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.objs.create(ctx, name, []byte("b"), true); !errors.Is(err, errObjectExists) {
-		t.Errorf("second exclusive create = %v, want errObjectExists", err)
+	for _, srv := range []struct {
+		name  string
+		start func(testing.TB) *s3test.Server
+	}{{"default", s3test.Start}, {"versitygw", startVersityGW}} {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarnessOn(t, srv.start(t), newMemIndex())
+			s := h.open(t)
+			if !s.exclusive {
+				t.Fatalf("the probe found that %s ignores If-None-Match: *", h.srv.Engine)
+			}
+			ctx := context.Background()
+			name := s.groupName(1)
+			if err := s.objs.create(ctx, name, []byte("a"), true); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.objs.create(ctx, name, []byte("b"), true); !errors.Is(err, errObjectExists) {
+				t.Errorf("second exclusive create = %v, want errObjectExists", err)
+			}
+			if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || string(got) != "a" {
+				t.Errorf("after the refused create the object holds %q, %v; want the first upload's \"a\"", got, err)
+			}
+			// Racing exclusive uploads of one name: one wins, the others
+			// are refused, and the object is the winner's, whole. The
+			// server must check and publish atomically, not check first.
+			const racers = 8
+			name = s.groupName(2)
+			bodies := make([][]byte, racers)
+			errs := make([]error, racers)
+			var wg sync.WaitGroup
+			for i := range racers {
+				bodies[i] = bytes.Repeat([]byte{byte('a' + i)}, 256<<10)
+				wg.Go(func() { errs[i] = s.objs.create(ctx, name, bodies[i], true) })
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Errorf("racing exclusive creates: both %d and %d succeeded", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, errObjectExists):
+					t.Errorf("racing exclusive create %d = %v, want nil or errObjectExists", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("racing exclusive creates: none succeeded")
+			}
+			if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || !bytes.Equal(got, bodies[winner]) {
+				t.Errorf("after racing creates the object holds %d bytes (%v), not the winner's", len(got), err)
+			}
+		})
 	}
 }
 
@@ -379,4 +415,49 @@ func TestSweepRacesTouch(t *testing.T) {
 		}
 		mustGet(t, s, key, data)
 	})
+}
+
+// TestTruncatedObjectIsCorrupt checks that a block whose group object
+// was cut short is ErrCorrupt and stops counting as stored, wherever the
+// cut is: inside the entry (the ranged GET returns fewer bytes), or at or
+// before its first byte, where S3 servers answer the range with 416
+// InvalidRange rather than with bytes.
+func TestTruncatedObjectIsCorrupt(t *testing.T) {
+	for _, cut := range []struct {
+		name string
+		at   func(loc Location) int64 // the object's new length
+	}{
+		{"inside the entry", func(loc Location) int64 { return loc.Off + pack.EntryHeaderSize + int64(loc.StoredLen)/2 }},
+		{"at the entry", func(loc Location) int64 { return loc.Off }},
+		{"before the entry", func(loc Location) int64 { return loc.Off - 1 }},
+	} {
+		t.Run(cut.name, func(t *testing.T) {
+			forIndexes(t, func(t *testing.T, h *harness) {
+				s := h.open(t)
+				ctx := t.Context()
+				key, data := randomBlock(newRand(), 4096)
+				if err := s.Put(ctx, key, data); err != nil {
+					t.Fatal(err)
+				}
+				loc, err := h.index.Lookup(ctx, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := s.groupName(loc.Group)
+				obj, err := s.objs.readRange(ctx, name, 0, -1, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.objs.create(ctx, name, obj[:cut.at(loc)], false); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.Get(ctx, key, nil); !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("Get of a block whose object was cut to %d bytes (entry at %d) = %v, want ErrCorrupt", cut.at(loc), loc.Off, err)
+				}
+				if ok, _ := s.Has(ctx, key); ok {
+					t.Error("Has = true for a block whose object was cut short")
+				}
+			})
+		})
+	}
 }
