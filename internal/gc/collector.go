@@ -38,10 +38,11 @@ type Options struct {
 
 // Report is what one collection did.
 type Report struct {
-	Snapshots   int   // records in the view
-	Roots       int   // snapshots whose mappings were kept
-	LiveKeys    int64 // distinct keys marked live
-	Purged      int   // tombstones and failed snapshots purged
+	Snapshots   int    // records in the view
+	Roots       int    // snapshots whose mappings were kept
+	LiveKeys    int64  // distinct keys marked live
+	Purged      int    // tombstones and failed snapshots purged
+	Fence       uint64 // the epoch other processes' writes were fenced at; 0 when the stores are this process's
 	Sweep       store.SweepReport
 	Compact     store.CompactReport
 	Duration    time.Duration
@@ -91,6 +92,11 @@ func (c *Collector) Collect(ctx context.Context) (Report, error) {
 		return Report{}, ErrRunning
 	}
 	defer c.mu.Unlock()
+	ctx, release, err := c.lease(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	defer release()
 	start := time.Now()
 	rep, err := c.collect(ctx)
 	rep.Duration = time.Since(start)
@@ -100,7 +106,7 @@ func (c *Collector) Collect(ctx context.Context) (Report, error) {
 		return rep, err
 	}
 	c.log.InfoContext(ctx, "garbage collection done",
-		"snapshots", rep.Snapshots, "roots", rep.Roots, "live_keys", rep.LiveKeys, "purged", rep.Purged,
+		"fence", rep.Fence, "snapshots", rep.Snapshots, "roots", rep.Roots, "live_keys", rep.LiveKeys, "purged", rep.Purged,
 		"swept_keys", rep.Sweep.Swept, "swept_bytes", rep.Sweep.SweptBytes,
 		"packs_compacted", rep.Compact.PacksCompacted, "packs_removed", rep.Compact.PacksRemoved,
 		"bytes_copied", rep.Compact.BytesCopied, "bytes_reclaimed", rep.Compact.BytesReclaimed,
@@ -112,12 +118,18 @@ func (c *Collector) collect(ctx context.Context) (Report, error) {
 	var rep Report
 	// Arm before the drain: a write that enters after the drain began
 	// must find its touches recorded (write_gate.go in package snapshot).
+	// Then fence out other processes' writes (fence.go), and only then
+	// take the view to mark from.
 	disarm := c.opts.Blocks.Arm()
 	defer disarm()
 	if c.opts.Drain != nil {
 		if err := c.opts.Drain(ctx); err != nil {
 			return rep, fmt.Errorf("drain block writes: %w", err)
 		}
+	}
+	var err error
+	if rep.Fence, err = c.fence(ctx); err != nil {
+		return rep, err
 	}
 
 	t := time.Now()

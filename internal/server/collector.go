@@ -48,19 +48,11 @@ func (s *Server) newCollector(reg prometheus.Registerer) (*gc.Collector, error) 
 // Collect runs one garbage collection now (ebsd gc, tests).
 func (s *Server) Collect(ctx context.Context) (gc.Report, error) { return s.gc.Collect(ctx) }
 
-// runCollector collects every GC.Interval until ctx is done.
+// runCollector collects every GC.Interval until ctx is done. In
+// distributed mode every node runs it: the collection lease
+// (store.Leaser) lets one collect at a time, and the fence
+// (store.Fenced) keeps the other nodes' writes safe.
 func (s *Server) runCollector(ctx context.Context) {
-	if s.opts.Backends.Distributed() && s.opts.GC.Interval > 0 {
-		// The collection's drain waits for this process's writes only.
-		// Across nodes it needs the fence of docs/gc.md §9 (PutBlock
-		// refusing a write older than the collection), not built yet:
-		// a collection here could sweep a block another node is about to
-		// map. Offline, with every node stopped, 'ebsd gc' is safe.
-		s.opts.Logger.Warn("garbage collection is off in distributed mode: collecting while other nodes write is not safe yet; "+
-			"stop every node and run 'ebsd gc' with the same -meta and -blocks to give space back (docs/distributed.md)",
-			"gc_interval", s.opts.GC.Interval)
-		return
-	}
 	if s.opts.GC.Interval <= 0 {
 		return
 	}

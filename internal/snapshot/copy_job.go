@@ -62,7 +62,13 @@ func (s *Service) startCopy(ctx context.Context, id string) {
 			c.mu.Unlock()
 			c.wg.Done()
 		}()
-		err := s.runCopy(ctx, id)
+		ran, err := s.withLease(ctx, "copy/"+id, func(ctx context.Context) error {
+			return s.runCopy(ctx, id)
+		})
+		if !ran && err == nil {
+			s.log.DebugContext(ctx, "copy job runs on another node", "snapshot", id)
+			return
+		}
 		if errors.Is(err, store.ErrNotFound) {
 			s.log.InfoContext(ctx, "copy job stopped: the copy was deleted", "snapshot", id)
 			return

@@ -118,6 +118,9 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 func (s *Service) writeBlock(ctx context.Context, snap store.Snapshot, index int32, digest ebs.Digest, data []byte) error {
 	leave := s.gate.enter()
 	defer leave()
+	if s.fence != nil {
+		return s.writeFenced(ctx, snap, index, digest, data)
+	}
 	ref, err := s.storeBlock(ctx, snap, digest, data)
 	if err != nil {
 		return err

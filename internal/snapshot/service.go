@@ -90,6 +90,7 @@ type Service struct {
 	chains  chainCache
 	copies  copyJobs
 	gate    writeGate
+	fence   *blockFence // nil unless the stores are shared by several processes
 }
 
 // blockBufSize fits a block and the encryption overhead.
@@ -142,6 +143,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		}
 	}
 	s.copies.init()
+	s.fence = newBlockFence(opts.Meta, opts.Blocks)
 	s.bufs.New = func() any {
 		b := make([]byte, blockBufSize)
 		return &b

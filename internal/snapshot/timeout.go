@@ -98,15 +98,25 @@ func (s *Service) Run(ctx context.Context) error {
 // Sweep runs one pass of Run: it expires idle pending snapshots, finishes
 // snapshots left in completion by a crash, and starts the jobs of copies
 // in progress that have none running (after a restart, or a failure). The
-// jobs run on ctx.
+// jobs run on ctx. When the MetaStore is shared by several nodes, one
+// node sweeps at a time, under a lease; the others skip their pass.
 func (s *Service) Sweep(ctx context.Context) error {
+	_, err := s.withLease(ctx, "sweep", func(leased context.Context) error {
+		return s.sweep(leased, ctx)
+	})
+	return err
+}
+
+// sweep is Sweep under its lease: its own work runs on ctx, the copy jobs
+// it starts on jobs, which outlives the lease.
+func (s *Service) sweep(ctx, jobs context.Context) error {
 	var pending, completing []store.Snapshot
 	err := s.meta.ScanSnapshots(ctx, func(snap store.Snapshot) (bool, error) {
 		switch snap.State {
 		case store.StateCompleting:
 			completing = append(completing, snap)
 		case store.StateCopying:
-			s.startCopy(ctx, snap.ID)
+			s.startCopy(jobs, snap.ID)
 		default:
 			pending = append(pending, snap)
 		}

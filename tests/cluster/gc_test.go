@@ -18,10 +18,10 @@ import (
 	"github.com/ebsd/ebsd/internal/ebstest"
 )
 
-// TestOfflineGC is how docs/distributed.md says space comes back in
-// distributed mode today: with every node stopped, 'ebsd gc' with the
-// deployment's -meta and -blocks sweeps a deleted snapshot's blocks, and
-// a node started afterwards reads the snapshot that was kept, bit for bit.
+// TestOfflineGC: 'ebsd gc' with the deployment's -meta and -blocks, run
+// by hand with the nodes stopped (as after a restore, or with
+// -gc-interval 0), sweeps a deleted snapshot's blocks, and a node started
+// afterwards reads the snapshot that was kept, bit for bit.
 func TestOfflineGC(t *testing.T) {
 	d := newDeployment(t)
 	n := d.start(t, "n0")

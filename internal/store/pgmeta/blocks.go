@@ -2,7 +2,6 @@ package pgmeta
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +12,11 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// queryPut is PutBlock, one statement in its own transaction, so one
-// round trip that commits before it answers:
+// queryPut is PutBlock, one statement that the server commits before it
+// answers (it follows fenceLock in one pipelined batch, putBlock):
+//   - the one-time filter of snap compares the block's epoch ($9) with the
+//     fence (fence.go), read by a statement that started after fenceLock
+//     was granted: a stale epoch makes snap empty, so nothing is written;
 //   - snap takes the snapshot's fair queue lock (fair_lock.go) in its
 //     select list, which the scan evaluates for the matching row before
 //     the row is locked FOR SHARE (concurrent PutBlocks share it;
@@ -28,11 +30,13 @@ import (
 //     PutBlock committed after this statement began;
 //   - usage adds the delta to the owner's shard of this connection
 //     (usage.go; $8 is usageShards);
-//   - the statement returns the state, and no row when there is no
-//     snapshot.
-const queryPut = `WITH snap AS (
+//   - the statement returns the state (NULL when there is no snapshot or
+//     the epoch is stale) and the fence.
+const queryPut = `WITH f AS (
+		SELECT fence FROM gc_fence WHERE id = 1
+	), snap AS (
 		SELECT owner_id, root_id, depth, state, pg_advisory_xact_lock_shared($2) AS queued
-		FROM snapshots WHERE id = $1 FOR SHARE
+		FROM snapshots WHERE id = $1 AND $9 >= (SELECT fence FROM f) FOR SHARE
 	), put AS (
 		INSERT INTO writes AS w (snapshot_id, block_index, root_id, depth, digest, key, written_at, seq, replaced_counted)
 		SELECT $1, $3, root_id, depth, $4, $5, $6, nextval('writes_seq'), false FROM snap WHERE state IN (1, 6)
@@ -44,28 +48,54 @@ const queryPut = `WITH snap AS (
 		SELECT snap.owner_id, pg_backend_pid() % $8, put.delta FROM snap, put WHERE put.delta <> 0
 		ON CONFLICT (owner_id, shard) DO UPDATE SET blocks = usage_counts.blocks + EXCLUDED.blocks
 	)
-	SELECT state FROM snap`
+	SELECT (SELECT state FROM snap), (SELECT fence FROM f)`
 
-// PutBlock implements store.MetaStore in one statement (queryPut): the
-// snapshot's state checked under its row lock, the mapping inserted or
-// replaced, the owner's usage changed by what the replaced mapping
-// counted, and committed, durable, when it returns. A deadlock, which the
-// server rolled back, is retried.
+// fenceLock is the statement before queryPut: the fence lock, shared
+// (fence.go). Being a statement of its own is what makes queryPut's read
+// of the fence see every Fence that committed before the lock was granted:
+// in READ COMMITTED each statement reads as of its own start.
+const fenceLock = `SELECT pg_advisory_xact_lock_shared($1)`
+
+// PutBlock implements store.MetaStore: PutBlockAt with no fence.
 func (s *Store) PutBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time) error {
+	return s.putBlock(ctx, id, index, ref, now, unfenced)
+}
+
+// putBlock is PutBlock and PutBlockAt in one round trip: fenceLock and
+// queryPut in one pipelined batch, one implicit transaction, so the fence
+// lock is held until the mapping commits. The snapshot's state is checked
+// under its row lock, the mapping inserted or replaced, the owner's usage
+// changed by what the replaced mapping counted, and committed, durable,
+// when it returns. A deadlock, which the server rolled back, is retried.
+func (s *Store) putBlock(ctx context.Context, id string, index int32, ref store.BlockRef, now time.Time, epoch int64) error {
 	if err := s.enter("PutBlock"); err != nil {
 		return err
 	}
-	var state int16
+	var state *int16
+	var fence int64
 	err := pgdb.RetryStmt(ctx, 0, func() error {
-		return s.pool.QueryRow(ctx, queryPut, id, snapshotLockKey(id), index,
-			ref.Digest[:], ref.Key[:], toNanos(now), ebs.ZeroBlockDigest[:], usageShards).Scan(&state)
+		b := &pgx.Batch{}
+		b.Queue(fenceLock, fenceLockKey)
+		b.Queue(queryPut, id, snapshotLockKey(id), index,
+			ref.Digest[:], ref.Key[:], toNanos(now), ebs.ZeroBlockDigest[:], usageShards, epoch)
+		res := s.pool.SendBatch(ctx, b)
+		_, err := res.Exec()
+		if err == nil {
+			err = res.QueryRow().Scan(&state, &fence)
+		}
+		if cerr := res.Close(); err == nil {
+			err = cerr
+		}
+		return err
 	})
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		err = fmt.Errorf("snapshot %q: %w", id, store.ErrNotFound)
 	case err != nil:
-	case store.State(state) != store.StatePending && store.State(state) != store.StateCopying:
-		err = fmt.Errorf("snapshot %q is %s: %w", id, store.State(state), store.ErrNotWritable)
+	case fence > epoch:
+		err = fmt.Errorf("snapshot %q block %d: epoch %d, fence %d: %w", id, index, epoch, fence, store.ErrStaleEpoch)
+	case state == nil:
+		err = fmt.Errorf("snapshot %q: %w", id, store.ErrNotFound)
+	case store.State(*state) != store.StatePending && store.State(*state) != store.StateCopying:
+		err = fmt.Errorf("snapshot %q is %s: %w", id, store.State(*state), store.ErrNotWritable)
 	}
 	return wrapOp("PutBlock", err)
 }

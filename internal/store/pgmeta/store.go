@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,6 +25,9 @@ type Options struct {
 	// Pool, when set, is a pool the caller shares with other stores (the
 	// S3 BlockStore's index) and closes itself after the store.
 	Pool *pgxpool.Pool
+	// LeaseCheck is how often the connection that holds this store's
+	// leases is checked (lease.go); 0 means 5 seconds.
+	LeaseCheck time.Duration
 }
 
 // Store is a store.MetaStore and store.MetaCollector on PostgreSQL.
@@ -34,6 +38,7 @@ type Store struct {
 	closed   atomic.Bool
 	secretMu sync.Mutex     // serializes Secret in this process (secret.go)
 	views    sync.WaitGroup // open MarkViews, which Close waits for
+	leases   leaseConn      // lease.go
 }
 
 var (
@@ -45,6 +50,10 @@ var (
 // version this binary knows (refusing a newer one).
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{pool: opts.Pool}
+	s.leases.every = opts.LeaseCheck
+	if s.leases.every <= 0 {
+		s.leases.every = leasePing
+	}
 	if s.pool == nil {
 		pool, err := pgdb.Open(ctx, opts.DSN)
 		if err != nil {
@@ -68,6 +77,7 @@ func (s *Store) Close() error {
 		return errClosed("Close")
 	}
 	s.views.Wait()
+	s.closeLeases()
 	if s.ownsPool {
 		s.pool.Close()
 	}

@@ -53,6 +53,18 @@ func (s *Store) Arm() (disarm func()) {
 	}
 }
 
+var _ store.EpochSource = (*Store)(nil)
+
+// Epoch implements store.EpochSource: the index's epoch, which every Put
+// that starts afterwards touches or indexes its key at, or later (Index).
+func (s *Store) Epoch(ctx context.Context) (uint64, error) {
+	e, err := s.index.Epoch(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("s3blocks: epoch: %w", err)
+	}
+	return e, nil
+}
+
 // armed returns the fence of the current arm.
 func (s *Store) armed() (uint64, error) {
 	s.gc.mu.Lock()

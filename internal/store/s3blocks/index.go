@@ -95,6 +95,8 @@ type Index interface {
 
 	// Arm advances the epoch and returns it: the fence of a sweep.
 	Arm(ctx context.Context) (uint64, error)
+	// Epoch returns the current epoch (store.EpochSource).
+	Epoch(ctx context.Context) (uint64, error)
 	// Scan calls fn for every row, in key order.
 	Scan(ctx context.Context, fn func(IndexRow) error) error
 	// DeleteUntouched deletes each entry whose row still names its

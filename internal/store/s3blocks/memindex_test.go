@@ -96,6 +96,12 @@ func (m *memIndex) Drop(ctx context.Context, key ebs.Digest, loc Location, reaso
 	return nil
 }
 
+func (m *memIndex) Epoch(ctx context.Context) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.epoch, nil
+}
+
 func (m *memIndex) Arm(ctx context.Context) (uint64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

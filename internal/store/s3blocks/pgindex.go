@@ -157,6 +157,15 @@ func (x *PGIndex) Arm(ctx context.Context) (uint64, error) {
 	return uint64(epoch), nil
 }
 
+func (x *PGIndex) Epoch(ctx context.Context) (uint64, error) {
+	var epoch int64
+	err := x.pool.QueryRow(ctx, `SELECT epoch FROM s3blocks_epoch WHERE id = 1`).Scan(&epoch)
+	if err != nil {
+		return 0, pgdb.Unavailable(err)
+	}
+	return uint64(epoch), nil
+}
+
 // Scan reads pages of rows in key order, each page a query of its own, so
 // that no transaction stays open across the whole index.
 func (x *PGIndex) Scan(ctx context.Context, fn func(IndexRow) error) error {

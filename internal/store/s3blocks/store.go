@@ -159,11 +159,23 @@ func (s *Store) Put(ctx context.Context, key ebs.Digest, data []byte) error {
 		}
 		select {
 		case <-call.done:
-			if call.err == nil {
+			if call.err != nil {
+				// The Put we waited for failed, maybe for reasons of its
+				// own (its context): try again, as the leader if nobody
+				// else is.
+				continue
+			}
+			// The leader's touch or seal may predate this Put, and so an
+			// epoch this Put's caller read since (store.EpochSource): a
+			// collection armed in between may sweep it. Touch it again
+			// now; if a sweep took it meanwhile, store it again.
+			found, err := s.index.Touch(ctx, key)
+			if err != nil {
+				return fmt.Errorf("s3blocks: put %v: %w", key, err)
+			}
+			if found {
 				return nil
 			}
-			// The Put we waited for failed, maybe for reasons of its own
-			// (its context): try again, as the leader if nobody else is.
 		case <-ctx.Done():
 			return ctx.Err()
 		}

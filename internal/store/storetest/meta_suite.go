@@ -101,6 +101,10 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "MarkViewIsSnapshot", fn: testMetaMarkViewIsSnapshot},
 		{name: "MarkViewConcurrent", fn: testMetaMarkViewConcurrent},
 
+		// meta_fence.go
+		{name: "FenceRefusesStale", fn: testMetaFenceRefusesStale},
+		{name: "FenceRacesPutBlock", fn: testMetaFenceRacesPutBlock},
+
 		// meta_purge.go
 		{name: "PurgeDeleted", fn: testMetaPurgeDeleted},
 		{name: "PurgeError", fn: testMetaPurgeError},
