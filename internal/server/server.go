@@ -167,7 +167,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerStoreMetrics(reg, s.service, s.packs)
 	if bs, ok := s.blocks.(*s3blocks.Store); ok {
-		registerS3Metrics(reg, bs)
+		registerS3Metrics(reg, bs, opts.Logger)
 	}
 	registerSpaceMetrics(reg, s)
 	if s.gc, err = s.newCollector(reg); err != nil {

@@ -28,7 +28,8 @@
 // Transactions are READ COMMITTED and run through pgdb.RetryTx (deadlocks
 // and lost connections before the commit are retried, so UpdateSnapshot's
 // fn may run more than once, as its contract allows). PutBlock is one
-// statement in its own transaction (blocks.go), one round trip, run
+// statement, behind the shared fence lock taken by a statement of its own
+// (fence.go), in one implicit transaction (blocks.go), one round trip, run
 // through pgdb.RetryStmt (deadlocks and connections never made are
 // retried; a connection lost after it was sent is not). PutBlock locks the
 // snapshot's row FOR SHARE, UpdateSnapshot and PurgeSnapshot FOR UPDATE,

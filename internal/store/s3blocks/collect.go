@@ -98,6 +98,7 @@ func (s *Store) Sweep(ctx context.Context, live store.LiveSet) (store.SweepRepor
 	}
 	s.gc.run.Lock()
 	defer s.gc.run.Unlock()
+	defer s.contents.invalidate()
 	// Only groups sealed before the scan get live bytes: a group sealed
 	// during it has rows behind the scan's cursor that it did not see.
 	groups, err := s.index.Groups(ctx)

@@ -37,6 +37,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	}
 	s.gc.run.Lock()
 	defer s.gc.run.Unlock()
+	defer s.contents.invalidate()
 	minLive := cmp.Or(opts.MinLive, 0.5)
 	groups, err := s.index.Groups(ctx)
 	if err != nil {
@@ -164,7 +165,7 @@ func (s *Store) writeCompacted(ctx context.Context, out *compactOut, rep *store.
 		}
 		return nil
 	}
-	id, err := s.index.NewGroup(ctx, s.opts.Node)
+	id, err := s.index.NewGroup(ctx, s.opts.Node, int64(len(out.buf)))
 	if err != nil {
 		return fmt.Errorf("s3blocks: compact: %w", err)
 	}

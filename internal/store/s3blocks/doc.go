@@ -15,7 +15,8 @@
 // after Options.MaxDelay; the busier the store, the larger its groups. A
 // Put returns once its group is durable in both places:
 //
-//  1. a row in groups, state writing (the group's id, never reused);
+//  1. a row in groups, state writing, with the object's size (the
+//     group's id, never reused);
 //  2. PutObject, with If-None-Match: * where the server honours it
 //     (probed at Open, Options.Conditional), so that no object is ever
 //     replaced;
@@ -71,5 +72,7 @@
 // pool (internal/pgdb) and owns it.
 //
 // Stats counts the requests sent to object storage, and PUTs per GiB of
-// blocks stored (2048 if each 512 KiB block were an object).
+// blocks stored (2048 if each 512 KiB block were an object). Contents is
+// what the bucket holds, every node's data, from the index: groups and
+// bytes by state, live bytes and blocks, without scanning block_index.
 package s3blocks

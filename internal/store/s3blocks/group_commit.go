@@ -146,7 +146,7 @@ func (s *Store) flush(g *group) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.FlushTimeout)
 	defer cancel()
-	id, err := s.index.NewGroup(ctx, s.opts.Node)
+	id, err := s.index.NewGroup(ctx, s.opts.Node, int64(len(g.buf)))
 	if err != nil {
 		return fmt.Errorf("s3blocks: new group: %w", err)
 	}

@@ -80,9 +80,10 @@ type Index interface {
 	Touch(ctx context.Context, key ebs.Digest) (bool, error)
 	// Lookup returns key's location, or store.ErrNotFound.
 	Lookup(ctx context.Context, key ebs.Digest) (Location, error)
-	// NewGroup adds a group in state writing for node and returns its id,
-	// never used before.
-	NewGroup(ctx context.Context, node string) (int64, error)
+	// NewGroup adds a group in state writing for node, of size bytes (its
+	// object's, about to be uploaded), and returns its id, never used
+	// before.
+	NewGroup(ctx context.Context, node string, size int64) (int64, error)
 	// Seal indexes entries of group at the current epoch and moves the
 	// group from writing to sealed with its size, in one transaction. A
 	// key indexed already keeps its location (its touch is raised): the
@@ -119,4 +120,8 @@ type Index interface {
 	Retire(ctx context.Context, group int64, from GroupState) (bool, error)
 	// Forget deletes the row of a retiring group, whose object is gone.
 	Forget(ctx context.Context, group int64) error
+
+	// Contents sums the groups by state, and counts the keys indexed
+	// (see Contents), without reading every row of the index.
+	Contents(ctx context.Context) (Contents, error)
 }

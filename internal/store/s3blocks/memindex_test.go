@@ -55,12 +55,12 @@ func (m *memIndex) Lookup(ctx context.Context, key ebs.Digest) (Location, error)
 	return r.Loc, nil
 }
 
-func (m *memIndex) NewGroup(ctx context.Context, node string) (int64, error) {
+func (m *memIndex) NewGroup(ctx context.Context, node string, size int64) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	id := m.nextID
 	m.nextID++
-	m.groups[id] = &memGroup{Group: Group{ID: id, Node: node, State: GroupWriting}, created: time.Now()}
+	m.groups[id] = &memGroup{Group: Group{ID: id, Node: node, State: GroupWriting, Size: size}, created: time.Now()}
 	return id, nil
 }
 
@@ -230,4 +230,15 @@ func (m *memIndex) Forget(ctx context.Context, group int64) error {
 		delete(m.groups, group)
 	}
 	return nil
+}
+
+func (m *memIndex) Contents(ctx context.Context) (Contents, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var c Contents
+	for _, g := range m.groups {
+		c.add(g.State, 1, g.Size, g.LiveBytes)
+	}
+	c.Blocks = int64(len(m.rows))
+	return c, ctx.Err()
 }

@@ -87,9 +87,11 @@ func (x *PGIndex) Lookup(ctx context.Context, key ebs.Digest) (Location, error) 
 	return loc, nil
 }
 
-func (x *PGIndex) NewGroup(ctx context.Context, node string) (int64, error) {
+// NewGroup records the size before the upload, so that an orphan's bytes
+// are counted (Contents) and reclaimed (Compact's report) like any other.
+func (x *PGIndex) NewGroup(ctx context.Context, node string, size int64) (int64, error) {
 	var id int64
-	err := x.pool.QueryRow(ctx, `INSERT INTO groups (node, state) VALUES ($1, 'writing') RETURNING id`, node).Scan(&id)
+	err := x.pool.QueryRow(ctx, `INSERT INTO groups (node, state, total_bytes) VALUES ($1, 'writing', $2) RETURNING id`, node, size).Scan(&id)
 	if err != nil {
 		return 0, pgdb.Unavailable(err)
 	}

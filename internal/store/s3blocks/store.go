@@ -57,7 +57,8 @@ type Store struct {
 	bufs        sync.Pool // of *[]byte: group buffers, see groupBuffer
 	lingering   bool      // a MaxDelay timer is running for pending
 
-	gc collectState
+	gc       collectState
+	contents contentsCache // Contents' last answer
 
 	// blockBytes counts the bytes of blocks uploaded in groups, entries
 	// without their headers: the denominator of requests per GiB.
