@@ -70,6 +70,8 @@ func (res results) printCollection(minLive float64) {
 		fmt.Fprintf(tw, "  compaction\t%v\t%.0f packs compacted, %.0f removed; %.2f GiB rewritten (%.0f MiB/s), %.2f GiB reclaimed\n",
 			d, comp.num("packs_compacted"), comp.num("packs_removed"), gib(int64(copied)),
 			copied/(1<<20)/max(d.Seconds(), 1e-3), gib(int64(comp.num("bytes_reclaimed"))))
+		fmt.Fprintf(tw, "  		pacing: %.2f GiB read and written, %.2f GiB of it while uploads ran, %v asleep\n",
+			gib(int64(comp.num("io_bytes"))), gib(int64(comp.num("paced_bytes"))), comp.duration("paced_sleep").Round(time.Millisecond))
 	}
 	fmt.Fprintf(tw, "  the rest\t%v\tarm, drain, mark from a view of the metadata, purge %.0f deleted snapshots\n",
 		rest.Round(time.Millisecond), end.num("purged"))

@@ -94,7 +94,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	attrs := []any{"packs_compacted", rep.PacksCompacted, "packs_removed", rep.PacksRemoved,
 		"bytes_copied", rep.BytesCopied, "bytes_reclaimed", rep.BytesReclaimed,
 		"duration", time.Since(start).Round(time.Millisecond),
-		"paced_bytes", pace.paced, "paced_sleep", pace.slept.Round(time.Millisecond)}
+		"io_bytes", pace.total, "paced_bytes", pace.paced, "paced_sleep", pace.slept.Round(time.Millisecond)}
 	if err != nil {
 		s.log.Warn("packblocks: compaction stopped", append(attrs, "err", err)...)
 		return rep, err

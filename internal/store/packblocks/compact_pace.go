@@ -32,9 +32,11 @@ type pacer struct {
 	rate int64       // bytes per second while busy; 0 or less: unpaced
 	busy func() bool // whether Puts are running
 	due  time.Time   // when the bytes paced so far are done
-	// slept and paced are what pacing did, for the compaction's log line.
+	// slept and paced are what pacing did, and total every byte it was
+	// told of, busy or not, for the compaction's log line.
 	slept time.Duration
 	paced int64
+	total int64
 	// sleep is time.Sleep under a context; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
 	now   func() time.Time
@@ -48,7 +50,11 @@ func newPacer(rate int64, busy func() bool) *pacer {
 // the store is busy, until they are due. It waits in steps of at least a
 // millisecond, so that a fast disk does not turn pacing into a timer storm.
 func (p *pacer) pace(ctx context.Context, n int64) error {
-	if p == nil || p.rate <= 0 {
+	if p == nil {
+		return nil
+	}
+	p.total += n
+	if p.rate <= 0 {
 		return nil
 	}
 	now := p.now()
