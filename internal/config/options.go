@@ -170,7 +170,7 @@ func options() []option {
 			flag: "gc-interval", env: "EBSD_GC_INTERVAL", arg: "duration",
 			usage: "How often the garbage collector gives back the space of blocks no snapshot reads any more " +
 				"(deleted, failed and timed-out snapshots, overwritten blocks), while the server runs; the first run " +
-				"is a minute after start-up. 0 turns it off ('ebsd gc' collects offline). In distributed mode every " +
+				"is a minute after start-up, or one interval if that is shorter. 0 turns it off ('ebsd gc' collects offline). In distributed mode every " +
 				"node runs it and one collects at a time.",
 			def:  DefaultGCInterval.String(),
 			bind: func(c *Config) flag.Value { return (*durationValue)(&c.GCInterval) },

@@ -72,10 +72,11 @@ type node struct {
 	done     chan struct{}
 }
 
-// start runs a node (see command).
-func (d *deployment) start(t *testing.T, name string) *node {
+// start runs a node (see command), with args after the deployment's
+// flags and its own.
+func (d *deployment) start(t *testing.T, name string, args ...string) *node {
 	t.Helper()
-	cmd := d.command(t, "-addr", "127.0.0.1:0", "-node", name, "-access-log=false")
+	cmd := d.command(t, append([]string{"-addr", "127.0.0.1:0", "-node", name, "-access-log=false"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
