@@ -30,16 +30,9 @@ func (c *Collector) lease(ctx context.Context) (context.Context, func(), error) 
 	if err != nil {
 		return ctx, nil, fmt.Errorf("take the collection lease: %w", err)
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	go func() {
-		select {
-		case <-lease.Lost():
-			cancel(errors.New("gc: the collection lease was lost"))
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := store.LeaseContext(ctx, lease)
 	return ctx, func() {
-		cancel(nil)
+		cancel()
 		lease.Release()
 	}, nil
 }

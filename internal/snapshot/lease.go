@@ -8,9 +8,6 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 )
 
-// errLeaseLost cancels work whose lease was lost.
-var errLeaseLost = errors.New("snapshot: the lease was lost")
-
 // withLease runs fn holding lease name when the MetaStore is shared by
 // several processes (store.Leaser), so that one node at a time does the
 // work: the timeout sweep, a copy job. It reports whether fn ran: not
@@ -29,14 +26,7 @@ func (s *Service) withLease(ctx context.Context, name string, fn func(context.Co
 		return false, fmt.Errorf("take lease %q: %w", name, err)
 	}
 	defer l.Release()
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-l.Lost():
-			cancel(errLeaseLost)
-		case <-ctx.Done():
-		}
-	}()
+	ctx, cancel := store.LeaseContext(ctx, l)
+	defer cancel()
 	return true, fn(ctx)
 }

@@ -33,3 +33,21 @@ type Lease interface {
 	// Release gives the lease up. It is safe to call more than once.
 	Release()
 }
+
+// ErrLeaseLost is the cause of a LeaseContext's cancellation.
+var ErrLeaseLost = errors.New("store: lease lost")
+
+// LeaseContext returns a copy of ctx that is cancelled, with cause
+// ErrLeaseLost, when l is lost, so that the work l guards stops; cancel
+// releases its resources (not the lease).
+func LeaseContext(ctx context.Context, l Lease) (_ context.Context, cancel func()) {
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-l.Lost():
+			cancelCause(ErrLeaseLost)
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancelCause(nil) }
+}
