@@ -3,13 +3,17 @@ package s3blocks
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
@@ -49,19 +53,39 @@ type requestStats struct {
 	putBytes, getBytes  atomic.Int64
 }
 
+// unsignedPayload sends a group's bytes without their SHA-256 in the
+// signature, which over plain HTTP the SDK computes, and the server
+// verifies, for every PUT: a SHA-256 of every byte on each side. The body
+// is checked on the wire by its CRC-32C instead (wireChecksum), which the
+// server verifies and which costs a small fraction of that; every entry
+// also carries its own CRC-32C, checked when it is read.
+var unsignedPayload = s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
+
+// wireChecksum is body's CRC-32C as the x-amz-checksum-crc32c header
+// carries it. The SDK computes it itself only when asked to, and then
+// signs the payload's SHA-256 too.
+func wireChecksum(body []byte) *string {
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], crc32.Checksum(body, castagnoli))
+	return aws.String(base64.StdEncoding.EncodeToString(b[:]))
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 func (o *s3Objects) create(ctx context.Context, name string, body []byte, exclusive bool) error {
 	in := &s3.PutObjectInput{
-		Bucket:        aws.String(o.bucket),
-		Key:           aws.String(name),
-		Body:          bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))),
+		Bucket:         aws.String(o.bucket),
+		Key:            aws.String(name),
+		Body:           bytes.NewReader(body),
+		ContentLength:  aws.Int64(int64(len(body))),
+		ChecksumCRC32C: wireChecksum(body),
 	}
 	if exclusive {
 		in.IfNoneMatch = aws.String("*")
 	}
 	o.stats.puts.Add(1)
 	o.stats.putBytes.Add(int64(len(body)))
-	if _, err := o.client.PutObject(ctx, in); err != nil {
+	if _, err := o.client.PutObject(ctx, in, unsignedPayload); err != nil {
 		if httpStatus(err) == http.StatusPreconditionFailed {
 			return fmt.Errorf("%w: %s: %w", errObjectExists, name, err)
 		}
