@@ -73,6 +73,7 @@ type options struct {
 	packSize    string
 	compactRate string
 	cold        bool
+	control     bool
 }
 
 func main() {
@@ -95,6 +96,8 @@ func main() {
 	flag.StringVar(&o.packSize, "pack-size", "", "the server's -pack-size (default: the server's)")
 	flag.StringVar(&o.compactRate, "gc-compact-rate", "", "the server's -gc-compact-rate (default: the server's)")
 	flag.BoolVar(&o.cold, "cold", true, "drop the pack files from the page cache before the measuring server starts")
+	flag.BoolVar(&o.control, "control", true, "then fill a second store the same way and run U on the same timeline with no collection: "+
+		"the baseline for U during the collection over the same seconds of sustained writing")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintf(os.Stderr, "ebsd-gcbench: %v\n", err)

@@ -144,7 +144,7 @@ func measureCollection(ctx context.Context, o options, dataDir string, c content
 		return res, err
 	}
 
-	if err := res.measureDuring(ctx, u, pr, dataDir, gcAt, sums[roundDuring:]); err != nil {
+	if err := res.measureDuring(ctx, u, pr, dataDir, gcAt, sums[roundDuring:roundDuring+o.rounds]); err != nil {
 		return res, err
 	}
 
@@ -182,7 +182,21 @@ func (res *results) measureDuring(ctx context.Context, u *uploader, pr *probe, d
 	if err != nil {
 		return err
 	}
+	// The usage is sampled when the first of U and the collection ends:
+	// past U's last round the server's reads and writes are the
+	// collection's alone (its compaction unpaced), which are not what U
+	// ran beside.
 	var up *result
+	var endSample usage
+	sampled := false
+	sampleEnd := func() error {
+		if sampled {
+			return nil
+		}
+		sampled = true
+		endSample, err = pr.sample()
+		return err
+	}
 	for waiting := true; waiting; {
 		select {
 		case <-ctx.Done():
@@ -194,12 +208,14 @@ func (res *results) measureDuring(ctx context.Context, u *uploader, pr *probe, d
 				return fmt.Errorf("upload during the collection: %w", r.err)
 			}
 			up = &r // every round done; the collection goes on
+			if err := sampleEnd(); err != nil {
+				return err
+			}
 		case <-time.After(time.Hour):
 			return errors.New("no collection ended within an hour of its start")
 		}
 	}
-	endSample, err := pr.sample()
-	if err != nil {
+	if err := sampleEnd(); err != nil {
 		return err
 	}
 	if res.packsEnd, err = countPacks(dataDir); err != nil {

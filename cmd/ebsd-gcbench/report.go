@@ -14,32 +14,49 @@ const noisy = 0.15
 
 // print writes the report: pack files, the collection's phases, the
 // uploads, the ratio.
-func (res results) print(o options) {
+func (res results) print(o options, ctl *control) {
 	fmt.Printf("\npacks on disk: %s after the fill; %s as the collection started (with U's baseline); "+
 		"%s as it ended (with U's rounds during it); %s at the end (with U's control)\n",
 		res.packsFilled, res.packsBefore, res.packsEnd, res.packsAfter)
 	res.printCollection(o.minLive)
 	fmt.Println()
-	printUploads(o, []measured{res.before, res.during, res.ctl})
-	if len(res.series) > 0 {
-		fmt.Printf("\nU during the collection, blocks/s every %v:", seriesStep)
-		for _, v := range res.series {
-			fmt.Printf(" %.0f", v)
-		}
-		fmt.Println(" (the last step may be partial)")
+	ms := []measured{res.before, res.during, res.ctl}
+	if ctl != nil {
+		ms = append(ms, ctl.before, ctl.during)
 	}
-	before, during, ctl := res.before.rate, res.during.rate, res.ctl.rate
+	printUploads(o, ms)
+	printSeries("U during the collection", res.series)
+	if ctl != nil {
+		printSeries("U over the same seconds, no collection", ctl.series)
+	}
+	before, during, after := res.before.rate, res.during.rate, res.ctl.rate
 	fmt.Printf("\nratio during / before: %.2f (issue #12's target: at least 0.80); after / before: %.2f (the run's noise); "+
-		"during / mean of before and after: %.2f\n", during/before, ctl/before, 2*during/(before+ctl))
-	if n := ctl / before; n < 1-noisy || n > 1+noisy {
+		"during / mean of before and after: %.2f\n", during/before, after/before, 2*during/(before+after))
+	if ctl != nil {
+		fmt.Printf("ratio during / the same seconds with no collection: %.2f (issue #12's target: at least 0.80); "+
+			"the two baselines: %.0f and %.0f blocks/s\n", during/ctl.during.rate, before, ctl.before.rate)
+	}
+	if n := after / before; n < 1-noisy || n > 1+noisy {
 		fmt.Printf("note: a noisy run: U alone ran at %.0f and %.0f blocks/s before and after the collection, "+
 			"while the machine's CPU wait was %.0f%% and %.0f%%. Run it again on a quiet machine.\n",
-			before, ctl, 100*res.before.usage.cpuPressure(), 100*res.ctl.usage.cpuPressure())
+			before, after, 100*res.before.usage.cpuPressure(), 100*res.ctl.usage.cpuPressure())
 	}
 	if total := res.end.duration("duration"); res.covered < total*95/100 {
 		fmt.Printf("note: U covered only %v of the collection's %v (all %d rounds done): raise -rounds\n",
 			res.covered.Round(time.Millisecond), total.Round(time.Millisecond), o.rounds)
 	}
+}
+
+// printSeries prints a throughput series by seriesStep.
+func printSeries(what string, series []float64) {
+	if len(series) == 0 {
+		return
+	}
+	fmt.Printf("\n%s, blocks/s every %v:", what, seriesStep)
+	for _, v := range series {
+		fmt.Printf(" %.0f", v)
+	}
+	fmt.Println(" (the last step may be partial)")
 }
 
 func (p packCount) String() string { return fmt.Sprintf("%.2f GiB in %d files", gib(p.bytes), p.files) }

@@ -53,7 +53,13 @@ func run(ctx context.Context, o options) error {
 		gib(int64(fillBlocks)*blockSize), fillBlocks, o.snapshots, o.blocks, o.workers, dataDir)
 
 	t := time.Now()
-	sums := make([][]string, roundDuring+o.rounds)
+	// The control, which does not collect, runs U faster over the same
+	// seconds: it may take twice the rounds.
+	n := roundDuring + o.rounds
+	if o.control {
+		n += o.rounds
+	}
+	sums := make([][]string, n)
 	for r := range sums {
 		sums[r] = c.sums(uint64(streamRound+r), o.blocks)
 	}
@@ -83,7 +89,21 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	res.print(o)
+	var ctl *control
+	if o.control {
+		if !o.keep {
+			if err := os.RemoveAll(dataDir); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("control: the same fill and timeline on %s, with no collection\n", filepath.Join(dir, "control"))
+		r, err := runControl(ctx, o, filepath.Join(dir, "control"), c, sums, res)
+		if err != nil {
+			return err
+		}
+		ctl = &r
+	}
+	res.print(o, ctl)
 	return nil
 }
 
