@@ -26,6 +26,21 @@ func forIndexes(t *testing.T, fn func(t *testing.T, h *harness)) {
 	}
 }
 
+// forEngines runs fn, in parallel, on a harness over each S3 engine (the
+// default server and versitygw) with the in-memory index: for what the
+// store asks of the object store itself.
+func forEngines(t *testing.T, fn func(t *testing.T, h *harness)) {
+	for _, srv := range []struct {
+		name  string
+		start func(testing.TB) *s3test.Server
+	}{{"default", s3test.Start}, {"versitygw", startVersityGW}} {
+		t.Run(srv.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, newHarnessOn(t, srv.start(t), newMemIndex()))
+		})
+	}
+}
+
 func randomBlock(rng *rand.Rand, n int) (ebs.Digest, []byte) {
 	data := make([]byte, n)
 	for i := range data {
@@ -332,60 +347,53 @@ func TestSweepConcurrentPuts(t *testing.T) {
 // honour If-None-Match, and that an upload over an existing group object
 // fails and leaves the first one in place.
 func TestConditionalProbe(t *testing.T) {
-	for _, srv := range []struct {
-		name  string
-		start func(testing.TB) *s3test.Server
-	}{{"default", s3test.Start}, {"versitygw", startVersityGW}} {
-		t.Run(srv.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarnessOn(t, srv.start(t), newMemIndex())
-			s := h.open(t)
-			if !s.exclusive {
-				t.Fatalf("the probe found that %s ignores If-None-Match: *", h.srv.Engine)
+	forEngines(t, func(t *testing.T, h *harness) {
+		s := h.open(t)
+		if !s.exclusive {
+			t.Fatalf("the probe found that %s ignores If-None-Match: *", h.srv.Engine)
+		}
+		ctx := context.Background()
+		name := s.groupName(1)
+		if err := s.objs.create(ctx, name, []byte("a"), true); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.objs.create(ctx, name, []byte("b"), true); !errors.Is(err, errObjectExists) {
+			t.Errorf("second exclusive create = %v, want errObjectExists", err)
+		}
+		if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || string(got) != "a" {
+			t.Errorf("after the refused create the object holds %q, %v; want the first upload's \"a\"", got, err)
+		}
+		// Racing exclusive uploads of one name: one wins, the others
+		// are refused, and the object is the winner's, whole. The
+		// server must check and publish atomically, not check first.
+		const racers = 8
+		name = s.groupName(2)
+		bodies := make([][]byte, racers)
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			bodies[i] = bytes.Repeat([]byte{byte('a' + i)}, 256<<10)
+			wg.Go(func() { errs[i] = s.objs.create(ctx, name, bodies[i], true) })
+		}
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("racing exclusive creates: both %d and %d succeeded", winner, i)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, errObjectExists):
+				t.Errorf("racing exclusive create %d = %v, want nil or errObjectExists", i, err)
 			}
-			ctx := context.Background()
-			name := s.groupName(1)
-			if err := s.objs.create(ctx, name, []byte("a"), true); err != nil {
-				t.Fatal(err)
-			}
-			if err := s.objs.create(ctx, name, []byte("b"), true); !errors.Is(err, errObjectExists) {
-				t.Errorf("second exclusive create = %v, want errObjectExists", err)
-			}
-			if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || string(got) != "a" {
-				t.Errorf("after the refused create the object holds %q, %v; want the first upload's \"a\"", got, err)
-			}
-			// Racing exclusive uploads of one name: one wins, the others
-			// are refused, and the object is the winner's, whole. The
-			// server must check and publish atomically, not check first.
-			const racers = 8
-			name = s.groupName(2)
-			bodies := make([][]byte, racers)
-			errs := make([]error, racers)
-			var wg sync.WaitGroup
-			for i := range racers {
-				bodies[i] = bytes.Repeat([]byte{byte('a' + i)}, 256<<10)
-				wg.Go(func() { errs[i] = s.objs.create(ctx, name, bodies[i], true) })
-			}
-			wg.Wait()
-			winner := -1
-			for i, err := range errs {
-				switch {
-				case err == nil && winner >= 0:
-					t.Errorf("racing exclusive creates: both %d and %d succeeded", winner, i)
-				case err == nil:
-					winner = i
-				case !errors.Is(err, errObjectExists):
-					t.Errorf("racing exclusive create %d = %v, want nil or errObjectExists", i, err)
-				}
-			}
-			if winner < 0 {
-				t.Fatal("racing exclusive creates: none succeeded")
-			}
-			if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || !bytes.Equal(got, bodies[winner]) {
-				t.Errorf("after racing creates the object holds %d bytes (%v), not the winner's", len(got), err)
-			}
-		})
-	}
+		}
+		if winner < 0 {
+			t.Fatal("racing exclusive creates: none succeeded")
+		}
+		if got, err := s.objs.readRange(ctx, name, 0, -1, nil); err != nil || !bytes.Equal(got, bodies[winner]) {
+			t.Errorf("after racing creates the object holds %d bytes (%v), not the winner's", len(got), err)
+		}
+	})
 }
 
 // TestSweepRacesTouch puts a dedup hit between the sweep's scan, which
