@@ -61,6 +61,16 @@ func TestOfflineGC(t *testing.T) {
 		t.Fatalf("ebsd gc printed:\n%s\nwant the deleted snapshot purged and its 4 blocks swept", out)
 	}
 
+	// The other maintenance commands work on the shared stores too.
+	out, err = d.command(t, "check", "-read-data").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "no problems") {
+		t.Fatalf("ebsd check -read-data: %v\n%s", err, out)
+	}
+	out, err = d.command(t, "usage").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ebstest.Alice.AccountID) {
+		t.Fatalf("ebsd usage: %v\n%s", err, out)
+	}
+
 	n = d.start(t, "n1")
 	c = ebstest.NewClient(n.Endpoint, ebstest.Alice, &http.Client{Timeout: 30 * time.Second})
 	page, err := c.ListSnapshotBlocks(ctx, &ebs.ListSnapshotBlocksInput{SnapshotId: &keep})
