@@ -79,8 +79,14 @@ func (s *Service) writeFenced(ctx context.Context, snap store.Snapshot, index in
 			return err
 		}
 		err = f.meta.PutBlockAt(ctx, snap.ID, index, ref, s.now(), epoch)
-		if !errors.Is(err, store.ErrStaleEpoch) || attempt == staleRetries {
+		if !errors.Is(err, store.ErrStaleEpoch) {
 			return err
+		}
+		if attempt == staleRetries {
+			// Collections began one after the other during this one
+			// write: rare, and over soon. The SDKs retry a 503.
+			return ebs.Wrap(opPut, ebs.KindUnavailable, err,
+				"Garbage collections fenced out this block write %d times in a row; retry it.", staleRetries+1)
 		}
 		s.log.DebugContext(ctx, "block write fenced out by a garbage collection; storing it again",
 			"snapshot", snap.ID, "index", index, "epoch", epoch)
