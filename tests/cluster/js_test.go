@@ -84,16 +84,6 @@ func installJS(dir string) error {
 	return nil
 }
 
-// skipOrFail skips the test for a missing tool, or fails it under CI,
-// where scripts/test.sh installs every tool the tests need.
-func skipOrFail(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format, args...)
-}
-
 // withoutAWS drops the AWS_* variables of env, so that the caller's
 // profile, region or session token cannot reach the SDK.
 func withoutAWS(env []string) []string {
