@@ -218,6 +218,9 @@ func (s *Store) reopenWritable() bool {
 		if rwErr == nil {
 			s.db, err = db, nil
 			s.space.readOnly.Store(false)
+			// Logged before the gate opens, so that the line precedes
+			// the first write it allows.
+			log.Info("the metadata store is writable again: its disk has free space", "dir", s.opts.Dir)
 			return
 		}
 		// Space went again between the check and the open, or the open
@@ -238,6 +241,5 @@ func (s *Store) reopenWritable() bool {
 		log.Warn("the metadata store stays read-only: reopening it for writing failed", "dir", s.opts.Dir, "err", err)
 		return false
 	}
-	log.Info("the metadata store is writable again: its disk has free space", "dir", s.opts.Dir)
 	return true
 }
