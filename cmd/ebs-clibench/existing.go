@@ -48,7 +48,6 @@ func runExisting(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("ratio: ebs download / plain get loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90); client CPU %.2f s/GiB of data, loop %.2f\n",
-		dl.ratio, o.downloads, dl.cpuPerGiB, dl.loopCPUPerGiB)
+	dl.report(o.downloads)
 	return nil
 }

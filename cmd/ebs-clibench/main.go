@@ -6,14 +6,17 @@
 //     with 64 goroutines that reads each non-zero block of the image,
 //     hashes it and puts it, as the least any client must do;
 //  2. ebs upload of the whole image (zero blocks included in the walk);
-//  3. a plain aws-sdk-go-v2 GET loop with 64 goroutines on the snapshot
-//     of the last upload: list, GetSnapshotBlock, SHA-256 check, nothing
-//     written, as the least any verifying client must do;
-//  4. ebs download of that snapshot, between two GET loops, checked
-//     against the image.
+//  3. two plain aws-sdk-go-v2 GET loops with 64 goroutines on the
+//     snapshot of the last upload: list, GetSnapshotBlock, SHA-256
+//     check, and then either nothing (the least any verifying reader
+//     must do) or an O_DIRECT write of each block into a file and an
+//     fsync (the least any downloader must do: the write's own cost,
+//     which the first loop leaves out);
+//  4. ebs download of that snapshot, between two pairs of GET loops,
+//     checked against the image.
 //
 // Ceilings and transfers alternate, and the same-run ratios (upload /
-// put loop, download / get loop) are printed last.
+// put loop, download / each get loop) are printed last.
 //
 // Uploads and downloads run in a child process, so that its peak RSS
 // (getrusage of the child) is the client's alone: the ebs binary given
@@ -53,7 +56,7 @@ func main() {
 	flag.Uint64Var(&opts.seed, "seed", 1, "seed of the image's content")
 	flag.IntVar(&opts.rounds, "rounds", 1, "ceiling/upload rounds, each on a new image (the report gives medians)")
 	flag.BoolVar(&opts.download, "download", true, "also measure the download (of the last upload)")
-	flag.IntVar(&opts.downloads, "downloads", 3, "download rounds, each between two plain SDK GET loops on the same snapshot (the report gives medians)")
+	flag.IntVar(&opts.downloads, "downloads", 3, "download rounds, each between two pairs of plain SDK GET loops on the same snapshot (the report gives medians)")
 	flag.BoolVar(&opts.verify, "verify", true, "compare the downloaded file with the image")
 	flag.StringVar(&opts.profiles, "cpuprofile-dir", "", "write a CPU profile of each child transfer (upload-N.pprof, download-N.pprof) into this directory (child mode only, not with -ebs)")
 	flag.StringVar(&opts.endpoint, "endpoint", "", "with -snapshot: the URL of a running ebsd that accepts the benchmark's credentials")

@@ -136,8 +136,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Println("round trip: the download is identical to the image")
 	}
 	fmt.Printf("ratio: ebs upload / plain put loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90)\n", upRatio, len(ups))
-	fmt.Printf("ratio: ebs download / plain get loop %.2f (median of %d round(s), each against the loops around it; goal >= 0.90); client CPU %.2f s/GiB of data, loop %.2f\n",
-		dl.ratio, o.downloads, dl.cpuPerGiB, dl.loopCPUPerGiB)
+	dl.report(o.downloads)
 	return nil
 }
 
