@@ -40,7 +40,7 @@ func main() {
 	flag.IntVar(&opts.blocks, "blocks", 4096, "random blocks to upload per run (distinct)")
 	flag.IntVar(&opts.rounds, "rounds", 3, "rounds: each runs every measurement once")
 	flag.BoolVar(&opts.baseline, "baseline", true, "also measure the disk's append+fdatasync ceiling")
-	flag.BoolVar(&opts.compression, "compression", false, "measure -compression zstd against off instead")
+	flag.BoolVar(&opts.compression, "compression", false, "measure -compression zstd and zstd-on-write against off instead")
 	flag.StringVar(&opts.image, "image", "", "with -compression, also upload the non-zero blocks of this disk image")
 	flag.StringVar(&args, "args", "", "more ebsd flags, separated by spaces")
 	flag.Parse()

@@ -102,7 +102,7 @@ func runPut(ctx context.Context, opts options, dir string) error {
 			switch step {
 			case "ebsd":
 				var s session
-				if s, err = runSession(ctx, opts, dir, ds, opts.args, false); err == nil {
+				if s, err = runSession(ctx, opts, dir, ds, opts.args, false, false); err == nil {
 					rate = s.putRate
 					fmt.Printf("round %d: ebsd %.0f blocks/s (%.0f MiB/s), latency p50 %v p99 %v, server %.2f CPU-s/GiB, peak RSS %.0f MiB\n",
 						r+1, s.putRate, s.putRate/2, s.p50, s.p99, s.putCPU, float64(s.rss)/(1<<20))

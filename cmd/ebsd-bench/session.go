@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,17 +37,22 @@ type dataset struct {
 type session struct {
 	putRate, getRate float64 // blocks per second
 	putCPU, getCPU   float64 // server CPU seconds per GiB of blocks
-	stored           int64   // bytes of pack files after the puts
-	logical          int64   // bytes of the blocks put
-	rss              int64   // server peak RSS
+	stored           int64   // bytes of pack files after the puts (and the collection, if any)
+	written          int64   // bytes of pack files right after the puts
+	gcCPU            float64 // CPU seconds per GiB of blocks of the offline collection, if any
+	gcTime           time.Duration
+	logical          int64 // bytes of the blocks put
+	rss              int64 // server peak RSS
 	p50, p99         time.Duration
 }
 
 // runSession starts ebsd with args on a fresh data directory under dir,
 // puts every block of ds into one snapshot with workers uploaders,
 // completes it, and, if gets, reads every block back with as many
-// readers. The data directory is removed afterwards.
-func runSession(ctx context.Context, opts options, dir string, ds dataset, args []string, gets bool) (session, error) {
+// readers. With collect, between the two, it stops ebsd, runs one
+// collection with "ebsd gc" (args too) on the data directory, timed, and
+// starts ebsd again. The data directory is removed afterwards.
+func runSession(ctx context.Context, opts options, dir string, ds dataset, args []string, gets, collect bool) (session, error) {
 	var res session
 	dataDir, err := os.MkdirTemp(dir, "server-")
 	if err != nil {
@@ -108,6 +115,29 @@ func runSession(ctx context.Context, opts options, dir string, ds dataset, args 
 	if res.stored, err = packBytes(dataDir); err != nil {
 		return res, err
 	}
+	res.written = res.stored
+	if collect {
+		if err := complete(ctx, client, *id, ds.n); err != nil {
+			return res, err
+		}
+		rss, err := srv.PeakRSS()
+		if err != nil {
+			return res, err
+		}
+		srv.Stop()
+		if err := runGC(ctx, opts.ebsd, dataDir, args, gib, &res); err != nil {
+			return res, err
+		}
+		if srv, err = benchserver.StartWith(ctx, opts.ebsd, dataDir, benchserver.Options{Args: args}); err != nil {
+			return res, err
+		}
+		defer srv.Stop()
+		client = ebs.New(client.Options(), func(o *ebs.Options) { o.BaseEndpoint = aws.String(srv.Endpoint) })
+		if res.stored, err = packBytes(dataDir); err != nil {
+			return res, err
+		}
+		defer func() { res.rss = max(res.rss, rss) }()
+	}
 	if gets {
 		if err := readAll(ctx, client, opts, *id, ds, srv.Pid(), &res); err != nil {
 			return res, err
@@ -117,14 +147,48 @@ func runSession(ctx context.Context, opts options, dir string, ds dataset, args 
 	return res, err
 }
 
+// complete completes snapshot id, of n blocks, and waits until it is.
+func complete(ctx context.Context, client *ebs.Client, id string, n int) error {
+	for {
+		out, err := client.CompleteSnapshot(ctx, &ebs.CompleteSnapshotInput{SnapshotId: &id, ChangedBlocksCount: aws.Int32(int32(n))})
+		if err != nil {
+			return fmt.Errorf("CompleteSnapshot: %w", err)
+		}
+		if out.Status == types.StatusCompleted {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// runGC runs "ebsd gc" with args on the stopped server's data directory
+// and records its CPU time per GiB of blocks and its duration in res.
+func runGC(ctx context.Context, bin, dataDir string, args []string, gib float64, res *session) error {
+	argv := append([]string{"gc", "-data-dir", dataDir, "-log-level", "warn"}, args...)
+	cmd := exec.CommandContext(ctx, bin, argv...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	began := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("ebsd %v: %w\n%s", argv, err, stderr.String())
+	}
+	res.gcTime = time.Since(began)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		res.gcCPU = time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds() / gib
+	}
+	return nil
+}
+
 // readAll completes snapshot id, lists its blocks and reads them all
 // back with opts.workers readers, each body read to its end (no hashing:
 // the client's SHA-256 would take CPU from the server being measured).
 func readAll(ctx context.Context, client *ebs.Client, opts options, id string, ds dataset, pid int, res *session) error {
-	for range 2 { // pending, then completed
-		if _, err := client.CompleteSnapshot(ctx, &ebs.CompleteSnapshotInput{SnapshotId: &id, ChangedBlocksCount: aws.Int32(int32(ds.n))}); err != nil {
-			return fmt.Errorf("CompleteSnapshot: %w", err)
-		}
+	if err := complete(ctx, client, id, ds.n); err != nil {
+		return err
 	}
 	tokens := make([]string, ds.n)
 	var next *string

@@ -39,8 +39,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// PackSize is the target size in bytes of a pack file of block data.
 	PackSize int64
-	// Compression is CompressionZstd or CompressionOff: whether blocks
-	// are stored zstd-compressed when that saves space.
+	// Compression is CompressionZstd, CompressionZstdOnWrite or
+	// CompressionOff: whether blocks are stored zstd-compressed when that
+	// saves space, by compaction or as they are written.
 	Compression string
 	// Meta and Blocks name the stores outside the data directory
 	// (distributed mode): a postgres:// URL and s3://BUCKET[/PREFIX]; ""
@@ -92,6 +93,7 @@ const (
 	DefaultShutdownTimeout     = 30 * time.Second
 	DefaultPackSize            = 128 << 20
 	CompressionZstd            = "zstd"
+	CompressionZstdOnWrite     = "zstd-on-write"
 	CompressionOff             = "off"            // the default: see the -compression flag
 	DefaultMinFreeSpace        = 64 << 20         // pebblemeta.DefaultMinFreeBytes
 	DefaultStallTimeout        = 30 * time.Second // api.DefaultStall

@@ -214,11 +214,15 @@ func options() []option {
 		},
 		{
 			flag: "compression", env: "EBSD_COMPRESSION", arg: "mode",
-			usage: "How blocks are stored: zstd compresses each block that zstd shrinks by at least 1/16 (an " +
-				"encrypted snapshot's blocks are compressed before they are sealed), off stores them as they are. " +
-				"Blocks stored either way stay readable when it changes. zstd stores an OS image in about 30% of " +
-				"the space, but costs about 2.5 times the server CPU per block written and 2 times per block read, " +
-				"which on a machine with few cores lowers the rates: hence off by default.",
+			usage: "How blocks are stored: zstd has the garbage collector's compaction compress them (each block that " +
+				"zstd shrinks by at least 1/16; a pack of them is rewritten once, at a collection after it is written, " +
+				"whether or not it holds garbage), so that writes cost no more than with off; zstd-on-write compresses " +
+				"each block as it is written instead, which saves the space at once but costs about 2.5 times the " +
+				"server CPU per block written; off stores blocks as they are. Either zstd compresses an encrypted " +
+				"snapshot's blocks before they are sealed, as they are written. Blocks stored any way stay readable when " +
+				"it changes. An OS image takes about 30% of the space compressed; reading a compressed block costs " +
+				"about 2 times the server CPU, which on a machine with few cores lowers the read rate: hence off by " +
+				"default. The S3 block store (-blocks) does not compress.",
 			def:  CompressionOff,
 			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Compression) },
 		},

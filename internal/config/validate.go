@@ -53,8 +53,8 @@ func (c Config) Validate() error {
 	if !strings.EqualFold(c.LogFormat, "text") && !strings.EqualFold(c.LogFormat, "json") {
 		bad("log-format", "EBSD_LOG_FORMAT", "is %q, which is not a log format; use text or json", c.LogFormat)
 	}
-	if c.Compression != CompressionZstd && c.Compression != CompressionOff {
-		bad("compression", "EBSD_COMPRESSION", "is %q; use zstd or off", c.Compression)
+	if c.Compression != CompressionZstd && c.Compression != CompressionZstdOnWrite && c.Compression != CompressionOff {
+		bad("compression", "EBSD_COMPRESSION", "is %q; use zstd, zstd-on-write or off", c.Compression)
 	}
 	if c.MaxPendingSnapshots < 1 {
 		bad("max-pending-snapshots", "EBSD_MAX_PENDING_SNAPSHOTS", "is %d; it must be at least 1 (AWS allows %d)",

@@ -35,6 +35,7 @@ func TestValidateAccepts(t *testing.T) {
 		{"one request in flight", func(c *config.Config) { c.MaxInFlight = 1 }},
 		{"throttle aws", func(c *config.Config) { c.Throttle = "aws" }},
 		{"compression zstd", func(c *config.Config) { c.Compression = "zstd" }},
+		{"compression zstd-on-write", func(c *config.Config) { c.Compression = "zstd-on-write" }},
 		{"throttle AWS with a file", func(c *config.Config) { c.Throttle, c.ThrottleConfig = "AWS", "q.json" }},
 	}
 	for _, tc := range tests {
@@ -89,7 +90,7 @@ func TestValidateRefuses(t *testing.T) {
 		{"in flight zero", func(c *config.Config) { c.MaxInFlight = 0 }, []string{"-max-in-flight (EBSD_MAX_IN_FLIGHT) is 0", "at least 1"}},
 		{"throttle unknown", func(c *config.Config) { c.Throttle = "on" }, []string{"-throttle (EBSD_THROTTLE)", `"on"`, "use off, or aws"}},
 		{"throttle empty", func(c *config.Config) { c.Throttle = "" }, []string{"-throttle (EBSD_THROTTLE)"}},
-		{"compression unknown", func(c *config.Config) { c.Compression = "gzip" }, []string{"-compression (EBSD_COMPRESSION)", `"gzip"`, "use zstd or off"}},
+		{"compression unknown", func(c *config.Config) { c.Compression = "gzip" }, []string{"-compression (EBSD_COMPRESSION)", `"gzip"`, "use zstd, zstd-on-write or off"}},
 		{"throttle config without aws", func(c *config.Config) { c.ThrottleConfig = "q.json" },
 			[]string{"-throttle-config (EBSD_THROTTLE_CONFIG) is set but -throttle is off", "add -throttle aws"}},
 	}

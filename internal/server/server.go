@@ -38,7 +38,7 @@ type Options struct {
 	KMSKeysFile         string // "" = <DataDir>/kms-keys.json
 	Region              string
 	PackSize            int64  // 0 = packblocks' default
-	Compression         string // -compression: "off" (the default, also "") or "zstd"
+	Compression         string // -compression: "off" (the default, also ""), "zstd" or "zstd-on-write"
 	MaxPendingSnapshots int
 	SweepInterval       time.Duration
 	Logger              *slog.Logger
@@ -151,7 +151,7 @@ func Open(ctx context.Context, opts Options) (*Server, error) {
 		Meta:                s.meta,
 		Blocks:              blocks,
 		Keys:                s.keys,
-		Compression:         compression == packblocks.CompressionZstd,
+		Compression:         compression != packblocks.CompressionOff,
 		MaxPendingSnapshots: opts.MaxPendingSnapshots,
 		SweepInterval:       opts.SweepInterval,
 		StorageQuota:        storageQuota(opts.Credentials, opts.StorageQuota),

@@ -39,8 +39,10 @@ type indexedEntry struct {
 // complete: not the active pack, every byte indexed or judged (watermark
 // equal to size). Those whose live fraction is below opts.MinLive go
 // first, sparsest first, then every pack of format version 1, whatever its
-// fraction (compaction is how packs migrate to version 2), as long as the
-// live bytes copied stay within opts.MaxBytes. A MinLive of 1 or more
+// fraction (compaction is how packs migrate to version 2), then, with
+// compression on, the packs whose entries sampling finds compressible
+// (compact_compress.go), as long as the live bytes copied stay within
+// opts.MaxBytes. A MinLive of 1 or more
 // takes every complete pack. They are merged into output packs of about
 // Options.PackSize, one compaction (C1-C7) per output; a source with no
 // live entry is removed without a copy.
@@ -63,11 +65,13 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	start := time.Now()
 	minLive := cmp.Or(opts.MinLive, defaultMinLive)
 	s.retireSparseActive(res, minLive)
+	s.retireIdleActive(res)
 	srcs, err := s.chooseSources(res, minLive, opts.MaxBytes)
 	if err != nil {
 		return rep, err
 	}
 	pace := newPacer(opts.Rate, s.writesRunning)
+	var zipped compressed
 	var indexed map[uint32]map[int64]indexedEntry
 	if len(srcs) > 0 {
 		if indexed, err = s.indexedIn(srcs); err != nil {
@@ -79,7 +83,7 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 			break
 		}
 		var r store.CompactReport
-		r, err = s.compactRound(ctx, round, indexed, pace)
+		r, err = s.compactRound(ctx, round, indexed, pace, &zipped)
 		rep.PacksCompacted += r.PacksCompacted
 		rep.PacksRemoved += r.PacksRemoved
 		rep.BytesCopied += r.BytesCopied
@@ -94,7 +98,8 @@ func (s *Store) Compact(ctx context.Context, opts store.CompactOptions) (store.C
 	attrs := []any{"packs_compacted", rep.PacksCompacted, "packs_removed", rep.PacksRemoved,
 		"bytes_copied", rep.BytesCopied, "bytes_reclaimed", rep.BytesReclaimed,
 		"duration", time.Since(start).Round(time.Millisecond),
-		"io_bytes", pace.total, "paced_bytes", pace.paced, "paced_sleep", pace.slept.Round(time.Millisecond)}
+		"io_bytes", pace.total, "paced_bytes", pace.paced, "paced_sleep", pace.slept.Round(time.Millisecond),
+		"compressed_raw_bytes", zipped.raw, "compressed_bytes", zipped.stored}
 	if err != nil {
 		s.log.Warn("packblocks: compaction stopped", append(attrs, "err", err)...)
 		return rep, err
@@ -142,7 +147,7 @@ func (s *Store) chooseSources(res *sweepResult, minLive float64, maxBytes int64)
 	if err != nil {
 		return nil, err
 	}
-	var sparse, old []compactSource
+	var sparse, old, rest []compactSource
 	for id := range res.packs {
 		if active != nil && id == active.id {
 			continue
@@ -173,6 +178,8 @@ func (s *Store) chooseSources(res *sweepResult, minLive float64, maxBytes int64)
 			sparse = append(sparse, src)
 		case src.version == 1:
 			old = append(old, src)
+		default:
+			rest = append(rest, src)
 		}
 	}
 	// Sparsest first: a greedy cost-benefit order (docs/gc.md §4).
@@ -184,12 +191,20 @@ func (s *Store) chooseSources(res *sweepResult, minLive float64, maxBytes int64)
 	var copied int64
 	for _, src := range slices.Concat(sparse, old) {
 		if maxBytes > 0 && copied+src.live > maxBytes {
-			break
+			return srcs, nil
 		}
 		copied += src.live
 		srcs = append(srcs, src)
 	}
-	return srcs, nil
+	budget := int64(0) // no bound
+	if maxBytes > 0 {
+		budget = max(maxBytes-copied, 1)
+	}
+	compress, err := s.compressionSources(rest, budget)
+	if err != nil {
+		return nil, err
+	}
+	return append(srcs, compress...), nil
 }
 
 // packVersion returns the format version of pack id, or 0 when its header
@@ -277,7 +292,7 @@ func (s *Store) indexedIn(srcs []compactSource) (map[uint32]map[int64]indexedEnt
 // finds the intent still copying, and the sources when it finds "r" keys.
 // An error before C5 removes out and the intent; after C5 the compaction is
 // done, and what is left of C6 and C7 is recovery's.
-func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed map[uint32]map[int64]indexedEntry, pace *pacer) (store.CompactReport, error) {
+func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed map[uint32]map[int64]indexedEntry, pace *pacer, zipped *compressed) (store.CompactReport, error) {
 	var rep store.CompactReport
 	ids := make([]uint32, len(srcs))
 	for i, src := range srcs {
@@ -346,6 +361,8 @@ func (s *Store) compactRound(ctx context.Context, srcs []compactSource, indexed 
 		return rep, fmt.Errorf("packblocks: compact: commit: %w", err)
 	}
 	c.logDamage()
+	zipped.raw += c.rawIn
+	zipped.stored += c.compressedOut
 	var removed int64
 	for _, src := range srcs {
 		removed += src.size

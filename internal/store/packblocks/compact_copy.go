@@ -35,7 +35,11 @@ type compactCopy struct {
 	lost      []indexedEntry      // entries the index named in a source that did not read back
 	seen      map[ebs.Digest]bool // keys copied to out
 	compacted map[uint32]bool     // sources with an entry moved
-	copied    int64               // bytes of the entries copied
+	copied    int64               // bytes of the entries copied, as written to out
+
+	// rawIn and compressedOut are the raw bytes of the entries compaction
+	// compressed and what they took compressed (compact_compress.go).
+	rawIn, compressedOut int64
 
 	// What the commit did, for the log.
 	nLost, nSalvaged int
@@ -169,7 +173,9 @@ func (c *compactCopy) copy(ctx context.Context, h pack.EntryHeader, stored []byt
 			return fmt.Errorf("packblocks: compact: %w", err)
 		}
 	}
+	h, stored, release := c.compressEntry(h, stored)
 	off, err := c.w.AppendEntry(h, stored)
+	release() // AppendEntry has copied stored into the writer's buffer
 	if err != nil {
 		return fmt.Errorf("packblocks: compact: %w", err)
 	}
@@ -332,9 +338,14 @@ func (c *compactCopy) commit(sources []uint32) error {
 		if err := b.Set(sealedKey(c.out), nil, nil); err != nil {
 			return err
 		}
+		if s.compress.compact != nil {
+			if err := b.Set(compressedKey(c.out), nil, nil); err != nil {
+				return err
+			}
+		}
 	}
 	for _, id := range sources {
-		for _, err := range []error{b.Delete(watermarkKey(id), nil), b.Delete(sealedKey(id), nil), b.Set(retiredKey(id), nil, nil)} {
+		for _, err := range []error{b.Delete(watermarkKey(id), nil), b.Delete(sealedKey(id), nil), b.Delete(compressedKey(id), nil), b.Set(retiredKey(id), nil, nil)} {
 			if err != nil {
 				return err
 			}

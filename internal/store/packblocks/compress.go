@@ -15,33 +15,46 @@ import (
 // bytes (docs/gc.md §8.1).
 const compressLevel = pack.SpeedFastest
 
-// compressor encodes the blocks Put appends: pack entries compressed with
-// zstd when that pays (pack.Encoder.EncodeEntry), into pooled buffers.
+// compressor encodes the blocks Put appends, and those compaction copies:
+// pack entries compressed with zstd when that pays (pack.Encoder.EncodeEntry),
+// into pooled buffers.
 type compressor struct {
-	enc  *pack.Encoder // nil: CompressionOff
-	bufs sync.Pool     // *[]byte holding compressed frames
+	enc     *pack.Encoder // Put's; nil unless CompressionZstdOnWrite
+	compact *pack.Encoder // compaction's; nil with CompressionOff
+	bufs    sync.Pool     // *[]byte holding compressed frames
 }
 
 func newCompressor(c Compression) (*compressor, error) {
 	if c == CompressionOff {
 		return &compressor{}, nil
 	}
+	// One encoder for both: it holds one zstd encoder per CPU, which
+	// bounds the CPU that Puts and a compaction take together.
 	enc, err := pack.NewEncoder(compressLevel)
 	if err != nil {
 		return nil, fmt.Errorf("packblocks: %w", err)
 	}
-	return &compressor{enc: enc, bufs: sync.Pool{New: func() any { return new([]byte) }}}, nil
+	comp := &compressor{compact: enc, bufs: sync.Pool{New: func() any { return new([]byte) }}}
+	if c == CompressionZstdOnWrite {
+		comp.enc = enc
+	}
+	return comp, nil
 }
 
 // encode returns the entry of data under key and a function that releases
 // its buffer once the entry is written. The stored bytes are data itself
 // when it is not compressed.
 func (c *compressor) encode(key ebs.Digest, data []byte) (pack.EntryHeader, []byte, func()) {
-	if c.enc == nil {
+	return c.encodeWith(c.enc, key, data)
+}
+
+// encodeWith is encode with enc (nil: store data as it is).
+func (c *compressor) encodeWith(enc *pack.Encoder, key ebs.Digest, data []byte) (pack.EntryHeader, []byte, func()) {
+	if enc == nil {
 		return pack.NewEntryHeader(key, data), data, func() {}
 	}
 	bp := c.bufs.Get().(*[]byte)
-	h, stored := c.enc.EncodeEntry(key, data, (*bp)[:0])
+	h, stored := enc.EncodeEntry(key, data, (*bp)[:0])
 	if h.Codec != pack.CodecNone {
 		*bp = stored[:0] // keep the buffer EncodeAll may have grown
 	}

@@ -30,13 +30,19 @@
 // number of fdatasyncs adapts to the load: one per Put when alone, one per
 // dozens of Puts under 64 concurrent uploaders.
 //
-// With Options.Compression set to CompressionZstd, a Put that is to append
-// its block first compresses it, outside the lock, into a pooled buffer,
-// and appends a zstd entry (pack.CodecZstd) when that saves at least 1/16
-// of the block; a dedup hit compresses nothing. Compressing is part of the
-// write's latency, which dedup hits are padded to (Timing, below). The
-// index records each entry's stored length, which is what the collector
-// counts (docs/gc.md §8, §8.1).
+// With Options.Compression set to CompressionZstdOnWrite, a Put that is
+// to append its block first compresses it, outside the lock, into a
+// pooled buffer, and appends a zstd entry (pack.CodecZstd) when that saves
+// at least 1/16 of the block; a dedup hit compresses nothing. Compressing
+// is part of the write's latency, which dedup hits are padded to (Timing,
+// below). With CompressionZstd, Put appends blocks as they are and
+// compaction compresses them: a complete pack whose sampled entries look
+// compressible is a compaction source even without garbage, and each raw
+// entry it copies is stored compressed when that saves 1/16, after the
+// frame was decoded and compared with the block; outputs, and packs that
+// sampling found nothing to gain in, are marked so that this happens once
+// (compact_compress.go). The index records each entry's stored length,
+// which is what the collector counts (docs/gc.md §8, §8.1).
 //
 // Concurrent Puts of one key append it once: the first claims the key as
 // its Put in flight and checks the index only then; the others wait for

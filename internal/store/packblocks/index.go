@@ -27,6 +27,9 @@ import (
 //	"r" pack id (u32) -> empty: the pack was compacted away; its file is to be removed
 //	"q" key(32)       -> pack id (u32) | offset (u64) | stored length (u32) | unix nanos (u64) | reason:
 //	                     a copy that compaction found unreadable and dropped from the index
+//	"z" pack id (u32) -> empty: the pack's entries are as compressed as they will be: compaction
+//	                     wrote it with compression on, or sampling found nothing to gain
+//	                     (compact_compress.go); older versions ignore it
 //
 // All integers are big-endian. They are only ever changed in batches that
 // keep them consistent, so the index is consistent after any crash.

@@ -41,10 +41,11 @@ type Options struct {
 	// in flight.
 	MaxOpenFiles int
 
-	// Compression says how Put stores blocks: CompressionOff (the zero
-	// value) stores every block as it is, CompressionZstd compresses each
-	// block that zstd shrinks by at least 1/16. Either way Get reads both
-	// kinds, so it can change between two Opens.
+	// Compression says how blocks are stored: CompressionOff (the zero
+	// value) stores every block as it is, CompressionZstdOnWrite has Put
+	// compress each block that zstd shrinks by at least 1/16, and
+	// CompressionZstd has compaction do it (Put stores blocks as they
+	// are). Get reads every kind, so it can change between two Opens.
 	Compression Compression
 
 	// MinFreeBytes is the free space, on the file system holding Dir,
@@ -86,35 +87,49 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Compression is how Put stores blocks; see Options.Compression.
+// Compression is how blocks are stored; see Options.Compression.
 type Compression uint8
 
 const (
-	// CompressionOff stores every block as it is.
+	// CompressionOff stores every block as it is, and compaction copies
+	// entries as they are.
 	CompressionOff Compression = iota
-	// CompressionZstd stores a block as a zstd frame (pack.CodecZstd)
-	// when that saves at least 1/16 of it, and as it is otherwise. Blocks
-	// that look incompressible from a few samples (random data, and the
-	// sealed blocks of encrypted snapshots) are not tried.
+	// CompressionZstdOnWrite has Put store a block as a zstd frame
+	// (pack.CodecZstd) when that saves at least 1/16 of it, and as it is
+	// otherwise. Blocks that look incompressible from a few samples
+	// (random data, and the sealed blocks of encrypted snapshots) are not
+	// tried. Compaction compresses raw entries as CompressionZstd does.
+	CompressionZstdOnWrite
+	// CompressionZstd has Put store blocks as they are and compaction
+	// compress them (compact_compress.go): a complete pack whose entries
+	// look compressible is rewritten, each entry that zstd shrinks by
+	// 1/16 compressed, even when the pack holds no garbage. Writes cost
+	// no more CPU than with CompressionOff; the space comes back at the
+	// next collection.
 	CompressionZstd
 )
 
-// ParseCompression returns the Compression a flag value names: "zstd" or
-// "off".
+// ParseCompression returns the Compression a flag value names: "zstd",
+// "zstd-on-write" or "off".
 func ParseCompression(s string) (Compression, error) {
 	switch s {
 	case "zstd":
 		return CompressionZstd, nil
+	case "zstd-on-write":
+		return CompressionZstdOnWrite, nil
 	case "off":
 		return CompressionOff, nil
 	}
-	return 0, fmt.Errorf("packblocks: compression %q: want zstd or off", s)
+	return 0, fmt.Errorf("packblocks: compression %q: want zstd, zstd-on-write or off", s)
 }
 
 // String returns the flag value of c.
 func (c Compression) String() string {
-	if c == CompressionOff {
+	switch c {
+	case CompressionOff:
 		return "off"
+	case CompressionZstdOnWrite:
+		return "zstd-on-write"
 	}
 	return "zstd"
 }

@@ -423,13 +423,19 @@ func (l *lineage) explain() {
 // open opens the lineage's store on pfs. A process that crashes during
 // Open may fail to open; one that does not must open.
 func (l *lineage) open(pfs *processFS, label string) (s *packblocks.Store, crashedInOpen bool) {
+	// smallBlock's odd seeds compress: every other lineage compresses
+	// them as they are written, the others in compactions.
+	compression := packblocks.CompressionZstdOnWrite
+	if l.id%2 == 1 {
+		compression = packblocks.CompressionZstd
+	}
 	s, err := packblocks.Open(context.Background(), packblocks.Options{
 		Dir:          storeDir,
 		FS:           pfs,
 		Logger:       slog.New(&l.st.logs),
 		PackSize:     16 << 10,
 		MaxOpenFiles: 4,
-		Compression:  packblocks.CompressionZstd, // smallBlock's odd seeds compress
+		Compression:  compression,
 	})
 	crashedInOpen = pfs.crashed()
 	if err != nil && !crashedInOpen {
