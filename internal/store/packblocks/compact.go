@@ -244,6 +244,30 @@ func (s *Store) rounds(srcs []compactSource) [][]compactSource {
 	return rounds
 }
 
+// eachIndexed calls fn with every block the index names, in key order.
+func eachIndexed(db *pebble.DB, fn func(indexedEntry) error) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBlock}, UpperBound: []byte{prefixBlock + 1}})
+	if err != nil {
+		return fmt.Errorf("packblocks: compact: %w", err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		loc, err := decodeLocation(it.Value())
+		if err != nil || len(k) != 1+len(ebs.Digest{}) {
+			it.Close()
+			return fmt.Errorf("packblocks: compact: index key %x: %w", k, cmp.Or(err, store.ErrCorrupt))
+		}
+		if err := fn(indexedEntry{key: ebs.Digest(k[1:]), loc: loc}); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("packblocks: compact: %w", err)
+	}
+	return nil
+}
+
 // indexedIn returns the index entries that name the sources, by pack and
 // offset. Nothing new comes to name a source while it is compacted:
 // appends go to the active pack, and recovery, the only other code that
@@ -253,23 +277,14 @@ func (s *Store) indexedIn(srcs []compactSource) (map[uint32]map[int64]indexedEnt
 	for _, src := range srcs {
 		m[src.id] = make(map[int64]indexedEntry)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBlock}, UpperBound: []byte{prefixBlock + 1}})
+	err := eachIndexed(s.db, func(e indexedEntry) error {
+		if byOff, ok := m[e.loc.pack]; ok {
+			byOff[e.loc.off] = e
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("packblocks: compact: %w", err)
-	}
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		loc, err := decodeLocation(it.Value())
-		if err != nil || len(k) != 1+len(ebs.Digest{}) {
-			it.Close()
-			return nil, fmt.Errorf("packblocks: compact: index key %x: %w", k, cmp.Or(err, store.ErrCorrupt))
-		}
-		if byOff, ok := m[loc.pack]; ok {
-			byOff[loc.off] = indexedEntry{key: ebs.Digest(k[1:]), loc: loc}
-		}
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("packblocks: compact: %w", err)
+		return nil, err
 	}
 	return m, nil
 }

@@ -10,9 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 
-	"github.com/ebsd/ebsd/internal/ebs"
 	"github.com/ebsd/ebsd/internal/pack"
-	"github.com/ebsd/ebsd/internal/store"
 )
 
 // Compression by compaction (CompressionZstd, and CompressionZstdOnWrite
@@ -155,31 +153,21 @@ func (s *Store) sampleEntries(cands []compactSource) (map[uint32][]indexedEntry,
 		want[c.id] = 0
 	}
 	out := make(map[uint32][]indexedEntry, len(cands))
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixBlock}, UpperBound: []byte{prefixBlock + 1}})
-	if err != nil {
-		return nil, fmt.Errorf("packblocks: compact: %w", err)
-	}
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		loc, err := decodeLocation(it.Value())
-		if err != nil || len(k) != 1+len(ebs.Digest{}) {
-			it.Close()
-			return nil, fmt.Errorf("packblocks: compact: index key %x: %w", k, cmp.Or(err, store.ErrCorrupt))
+	err := eachIndexed(s.db, func(e indexedEntry) error {
+		seen, ok := want[e.loc.pack]
+		if !ok || e.loc.corrupt {
+			return nil
 		}
-		seen, ok := want[loc.pack]
-		if !ok || loc.corrupt {
-			continue
-		}
-		want[loc.pack] = seen + 1
-		e := indexedEntry{key: ebs.Digest(k[1:]), loc: loc}
+		want[e.loc.pack] = seen + 1
 		if seen < compressSamples {
-			out[loc.pack] = append(out[loc.pack], e)
+			out[e.loc.pack] = append(out[e.loc.pack], e)
 		} else if j := rand.IntN(seen + 1); j < compressSamples {
-			out[loc.pack][j] = e
+			out[e.loc.pack][j] = e
 		}
-	}
-	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("packblocks: compact: %w", err)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
