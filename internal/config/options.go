@@ -222,7 +222,8 @@ func options() []option {
 				"snapshot's blocks before they are sealed, as they are written. Blocks stored any way stay readable when " +
 				"it changes. An OS image takes about 30% of the space compressed; reading a compressed block costs " +
 				"about 2 times the server CPU, which on a machine with few cores lowers the read rate: hence off by " +
-				"default. The S3 block store (-blocks) does not compress.",
+				"default. The S3 block store (-blocks) compresses each block as it is written under either zstd setting " +
+				"(its compaction does not rewrite group objects to compress them).",
 			def:  CompressionOff,
 			bind: func(c *Config) flag.Value { return (*stringValue)(&c.Compression) },
 		},

@@ -155,7 +155,7 @@ func (s *Server) openStores(ctx context.Context, compression packblocks.Compress
 		}
 		s.packs, s.blocks = p, p
 	} else {
-		bs, err := s.openS3Blocks(ctx)
+		bs, err := s.openS3Blocks(ctx, compression != packblocks.CompressionOff)
 		if err != nil {
 			return err
 		}
@@ -202,8 +202,11 @@ func NewS3Client(ctx context.Context, o S3Options) (*s3.Client, error) {
 	}), nil
 }
 
-// openS3Blocks opens the block store on S3, its index in s.pool.
-func (s *Server) openS3Blocks(ctx context.Context) (*s3blocks.Store, error) {
+// openS3Blocks opens the block store on S3, its index in s.pool. It
+// compresses new blocks under either zstd setting of -compression: it
+// compresses on write only, as compacting group objects to compress them
+// would cost a GET, a PUT and the egress of each.
+func (s *Server) openS3Blocks(ctx context.Context, compress bool) (*s3blocks.Store, error) {
 	b := s.opts.Backends
 	bucket, prefix, err := ParseS3URL(b.Blocks)
 	if err != nil {
@@ -223,7 +226,7 @@ func (s *Server) openS3Blocks(ctx context.Context) (*s3blocks.Store, error) {
 		node = fmt.Sprintf("%s-%d", cmp.Or(host, "ebsd"), os.Getpid())
 	}
 	bs, err := s3blocks.Open(ctx, s3blocks.Options{Client: client, Bucket: bucket, Prefix: prefix, Index: idx,
-		Node: node, Logger: s.opts.Logger})
+		Node: node, Compression: compress, Logger: s.opts.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("open block store in s3://%s/%s: %w", bucket, prefix, err)
 	}

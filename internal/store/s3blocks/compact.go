@@ -130,11 +130,17 @@ func (s *Store) copyLive(ctx context.Context, g Group, out *compactOut) error {
 	if out.buf == nil {
 		out.buf = pack.AppendFileHeader(nil)
 	}
+	// Entries are copied as they are stored, compressed or not: compaction
+	// does not compress (Options.Compression). Each is decoded first, into
+	// one reused buffer, so that a damaged frame is dropped, not copied.
+	bp, release := s.compress.buffer()
+	scratch := *bp
+	defer func() { release(scratch) }()
 	for _, e := range entries {
 		var cerr error
 		if err != nil {
 			cerr = err // the object is gone
-		} else if _, cerr = pack.ReadEntry(rangeReader{obj, 0}, e.Loc.Off, e.Key, nil); cerr == nil {
+		} else if cerr = checkEntry(obj, e, &scratch); cerr == nil {
 			n := entrySize(e.Loc)
 			to := Location{Off: int64(len(out.buf)), StoredLen: e.Loc.StoredLen, RawLen: e.Loc.RawLen}
 			out.buf = append(out.buf, obj[e.Loc.Off:e.Loc.Off+n]...)
@@ -152,6 +158,19 @@ func (s *Store) copyLive(ctx context.Context, g Group, out *compactOut) error {
 		}
 	}
 	return nil
+}
+
+// checkEntry verifies e's entry in obj, the bytes of its group object:
+// intact, key's, as long as the index says, and decoding to its raw bytes
+// (into *scratch, which it may grow).
+func checkEntry(obj []byte, e IndexEntry, scratch *[]byte) error {
+	out, h, err := pack.ReadEntryHeader(rangeReader{obj, 0}, e.Loc.Off, e.Key, (*scratch)[:0])
+	*scratch = out[:0]
+	if err == nil && (h.Len != e.Loc.StoredLen || h.RawLen != e.Loc.RawLen) {
+		err = fmt.Errorf("%w: the entry holds %d bytes (%d raw), the index says %d (%d raw)",
+			pack.ErrCorrupt, h.Len, h.RawLen, e.Loc.StoredLen, e.Loc.RawLen)
+	}
+	return err
 }
 
 // writeCompacted uploads out as a new group and repoints its keys to it,

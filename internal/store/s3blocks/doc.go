@@ -33,11 +33,27 @@
 // took: a dedup hit is no faster than a write, so that its latency does
 // not tell an account whether another stored the content.
 //
+// # Compression
+//
+// With Options.Compression, Put compresses each new block (never a dedup
+// hit) before it joins a group, outside the group's lock, with one
+// pack.Encoder that bounds the CPU it takes: a zstd entry (pack.CodecZstd,
+// with the frame's content checksum) when that saves at least 1/16 of the
+// block, the block as it is otherwise. The index records both lengths
+// (Location), and everything that counts bytes counts stored ones.
+// Compaction copies entries as they are and never compresses: that would
+// rewrite every group object, a GET, a PUT and the egress of each, to
+// save what compressing on write saves for CPU alone.
+//
 // # Reads
 //
 // Get looks the key up, reads its entry with one ranged GET and checks
 // the entry's header and data CRCs (the service checks SHA-256 for
-// plaintext blocks). When the object is missing or the entry damaged, Get
+// plaintext blocks). A compressed entry's stored bytes are read into a
+// pooled buffer (or dst's spare room past the block, if it has room for
+// both), checked, and decoded into dst; one stored as it is is read
+// straight into dst. An entry of a codec this ebsd does not know
+// (pack.ErrUnsupported: a newer ebsd wrote it) is an error, not damage. When the object is missing or the entry damaged, Get
 // looks the key up again: a compaction that moved it is followed (§7.1);
 // otherwise the row is deleted if it still names that copy (quarantine,
 // §7.2), so that the key no longer counts as stored and its next Put

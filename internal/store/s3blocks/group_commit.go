@@ -38,10 +38,19 @@ type atomicInt = atomic.Int64
 // join adds a Put to the open group: its entry, or for a dedup hit (found)
 // only its call. The entry is copied into the group, so Put does not
 // retain data. It starts an upload if a slot is free.
+//
+// A new block is compressed (Options.Compression) and checksummed before
+// s.mu is taken, so that Puts encode in parallel; a dedup hit is never
+// compressed for nothing. Compressing lengthens a new block's Put by
+// about a millisecond that a dedup hit settled with the same group does
+// not spend: far below what the upload and seal take, and their spread.
 func (s *Store) join(key ebs.Digest, data []byte, found bool, call *putCall) {
 	var h pack.EntryHeader
+	stored := data
 	if !found {
-		h = pack.NewEntryHeader(key, data) // checksum before taking the lock
+		var release func()
+		h, stored, release = s.compress.encode(key, data)
+		defer release() // after s.mu's unlock: stored is copied into the group by then
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -58,7 +67,7 @@ func (s *Store) join(key ebs.Digest, data []byte, found bool, call *putCall) {
 		}
 		off := int64(len(g.buf))
 		g.buf = h.Append(g.buf)
-		g.buf = append(g.buf, data...)
+		g.buf = append(g.buf, stored...)
 		g.entries = append(g.entries, IndexEntry{Key: key, Loc: Location{Off: off, StoredLen: h.Len, RawLen: h.RawLen}})
 	}
 	if g.empty() {

@@ -54,6 +54,13 @@ type Options struct {
 	MaxDelay time.Duration
 	// Conditional: whether uploads send If-None-Match: *.
 	Conditional Conditional
+	// Compression makes Put store each new block as a zstd frame when
+	// that saves at least 1/16 of it (pack.Encoder), and as it is
+	// otherwise. Compaction never compresses: it would rewrite every
+	// group object, paying its GET, its PUT and the egress, to save what
+	// compressing on write saves for the CPU alone. Get reads entries of
+	// either codec whatever this says.
+	Compression bool
 	// ObjectGrace is how long Compact keeps a retired group's object
 	// before deleting it, so that reads that looked the old location up
 	// just before the repoint finish without a retry; default 2 minutes.

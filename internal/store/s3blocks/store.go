@@ -31,6 +31,9 @@ type Store struct {
 	stats *requestStats
 	// exclusive: uploads send If-None-Match: *.
 	exclusive bool
+	// compress encodes new blocks (Options.Compression) and lends Get its
+	// buffers for compressed entries.
+	compress *compressor
 
 	// closeMu is held shared by every call and exclusively by Close, so
 	// that Close waits for the calls in flight (and so for the uploads
@@ -79,8 +82,18 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	var enc *pack.Encoder
+	if opts.Compression {
+		// One encoder for every Put: it holds one zstd encoder per CPU
+		// and makes the others wait, which bounds the CPU and memory
+		// compression takes however many Puts run at once.
+		if enc, err = pack.NewEncoder(compressLevel); err != nil {
+			return nil, fmt.Errorf("s3blocks: %w", err)
+		}
+	}
 	stats := &requestStats{}
 	s := &Store{
+		compress: newCompressor(enc),
 		opts:     opts,
 		log:      opts.Logger,
 		index:    opts.Index,
