@@ -198,14 +198,27 @@ func TestZstdCorrupt(t *testing.T) {
 }
 
 // TestZstdDamageNeverWrongData flips one byte at a time all over a
-// compressed entry's frame, with the entry's CRC fixed so that only the
+// compressed entry's frame, of each Encoder ebsd uses, with the entry's CRC fixed so that only the
 // decoder can tell: every read fails with ErrCorrupt or returns the
 // original block, never other bytes. The frame's content checksum is what
 // catches a flip the decoder alone would decode.
 func TestZstdDamageNeverWrongData(t *testing.T) {
+	readFast, err := pack.NewReadFastEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		enc  *pack.Encoder
+	}{{"fastest", newEncoder(t)}, {"read-fast", readFast}} {
+		t.Run(tc.name, func(t *testing.T) { damageNeverWrongData(t, tc.enc) })
+	}
+}
+
+func damageNeverWrongData(t *testing.T, enc *pack.Encoder) {
 	data := slices.Concat(textBytes(ebs.BlockSize/2, 11), randomBytes(ebs.BlockSize/4, 11), make([]byte, ebs.BlockSize/4))
 	key := ebs.Sum(data)
-	h, stored := newEncoder(t).EncodeEntry(key, data, nil)
+	h, stored := enc.EncodeEntry(key, data, nil)
 	if h.Codec != pack.CodecZstd {
 		t.Fatal("not compressed")
 	}

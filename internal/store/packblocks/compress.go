@@ -20,7 +20,7 @@ const compressLevel = pack.SpeedFastest
 // into pooled buffers.
 type compressor struct {
 	enc     *pack.Encoder // Put's; nil unless CompressionZstdOnWrite
-	compact *pack.Encoder // compaction's; nil with CompressionOff
+	compact *pack.Encoder // compaction's (read-fast frames); nil with CompressionOff
 	bufs    sync.Pool     // *[]byte holding compressed frames
 }
 
@@ -28,15 +28,18 @@ func newCompressor(c Compression) (*compressor, error) {
 	if c == CompressionOff {
 		return &compressor{}, nil
 	}
-	// One encoder for both: it holds one zstd encoder per CPU, which
-	// bounds the CPU that Puts and a compaction take together.
-	enc, err := pack.NewEncoder(compressLevel)
+	// Compaction compresses off the request path, once, blocks that may
+	// be read many times: frames that decode faster are worth a little
+	// more CPU and space there (pack.NewReadFastEncoder).
+	compact, err := pack.NewReadFastEncoder()
 	if err != nil {
 		return nil, fmt.Errorf("packblocks: %w", err)
 	}
-	comp := &compressor{compact: enc, bufs: sync.Pool{New: func() any { return new([]byte) }}}
+	comp := &compressor{compact: compact, bufs: sync.Pool{New: func() any { return new([]byte) }}}
 	if c == CompressionZstdOnWrite {
-		comp.enc = enc
+		if comp.enc, err = pack.NewEncoder(compressLevel); err != nil {
+			return nil, fmt.Errorf("packblocks: %w", err)
+		}
 	}
 	return comp, nil
 }
