@@ -119,8 +119,12 @@ type changed struct {
 // which one ResolveBlocks of those indexes answers. That is one lookup
 // per changed index at most, where resolving every index through both
 // whole chains cost two (issue 14: a page was 7 to 20 times a page of
-// ListSnapshotBlocks at 100 generations).
+// ListSnapshotBlocks at 100 generations). A store that records what each
+// write replaced answers most of those lookups without one (recordedPage).
 func (s *Service) changedPage(ctx context.Context, firstOwn, secondOwn, common []string, start int32, limit int) ([]changed, error) {
+	if l, ok := s.meta.(store.OwnChangeLister); ok {
+		return s.recordedPage(ctx, l, firstOwn, secondOwn, common, start, limit)
+	}
 	a, err := s.ownView(ctx, firstOwn, start, limit)
 	if err != nil {
 		return nil, err

@@ -27,31 +27,64 @@ import (
 // model: the changed indexes are those written by the snapshots between
 // each side and the lowest common ancestor; each side has a token when
 // its view holds the index, and that token reads the side's block.
+//
+// On pebblemeta, which records at completion what each write replaced
+// (store.OwnChangeLister), about half of the snapshots are made by the
+// store opened with SkipReplaced, as a store before those records made
+// them, so that pairs compare through a mix of snapshots with and without
+// them: the fallback to ResolveBlocks is checked per index, next to the
+// records.
 func TestChangedBlocksModel(t *testing.T) {
 	backends := []struct {
 		name string
-		open func(t *testing.T) store.MetaStore
+		// open returns a store over the same data at each call; old asks
+		// for one that records no replaced mappings. Nil: no such mode.
+		open func(t *testing.T) func(old bool) store.MetaStore
 	}{
-		{"memstore", func(*testing.T) store.MetaStore { return memstore.NewMeta() }},
-		{"pebblemeta", func(t *testing.T) store.MetaStore {
-			m, err := pebblemeta.Open(context.Background(), pebblemeta.Options{Dir: "/meta", FS: vfs.NewMem()})
-			if err != nil {
-				t.Fatal(err)
+		{"memstore", func(*testing.T) func(bool) store.MetaStore {
+			m := memstore.NewMeta()
+			return func(bool) store.MetaStore { return m }
+		}},
+		{"pebblemeta", func(t *testing.T) func(bool) store.MetaStore {
+			fs := vfs.NewMem()
+			var cur *pebblemeta.Store
+			t.Cleanup(func() { cur.Close() })
+			return func(old bool) store.MetaStore {
+				if cur != nil {
+					if err := cur.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m, err := pebblemeta.Open(context.Background(), pebblemeta.Options{Dir: "/meta", FS: fs, SkipReplaced: old})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cur = m
+				return m
 			}
-			t.Cleanup(func() { m.Close() })
-			return m
 		}},
 	}
 	for _, be := range backends {
 		for seed := uint64(1); seed <= 3; seed++ {
 			t.Run(fmt.Sprintf("%s/seed=%d", be.name, seed), func(t *testing.T) {
-				svc, err := snapshot.New(context.Background(), snapshot.Options{
-					Meta: be.open(t), Blocks: memstore.NewBlocks(), Logger: slog.New(slog.DiscardHandler)})
-				if err != nil {
-					t.Fatal(err)
+				open, blocks := be.open(t), memstore.NewBlocks()
+				mode, svc := false, (*snapshot.Service)(nil)
+				// svcAs returns a service on the store in mode old,
+				// reopening the store when the mode changes.
+				svcAs := func(old bool) *snapshot.Service {
+					if svc != nil && old == mode {
+						return svc
+					}
+					s, err := snapshot.New(context.Background(), snapshot.Options{
+						Meta: open(old), Blocks: blocks, Logger: slog.New(slog.DiscardHandler)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					mode, svc = old, s
+					return s
 				}
-				m := buildModel(t, svc, rand.New(rand.NewPCG(seed, 14)))
-				m.check(t, svc, rand.New(rand.NewPCG(seed, 41)))
+				m := buildModel(t, svcAs, rand.New(rand.NewPCG(seed, 14)))
+				m.check(t, svcAs(false), rand.New(rand.NewPCG(seed, 41)))
 			})
 		}
 	}
@@ -82,13 +115,21 @@ type model struct {
 
 // buildModel makes 2 trees of random snapshots, each the child of a random
 // earlier one of its tree, with random writes (some far apart, for the
-// merges), then deletes about half of those that have children.
-func buildModel(t *testing.T, svc *snapshot.Service, r *rand.Rand) *model {
+// merges), then deletes about half of those that have children. It makes
+// each snapshot with svcAs(old), old at random: a service on a store that
+// records no replaced mappings when old.
+func buildModel(t *testing.T, svcAs func(old bool) *snapshot.Service, r *rand.Rand) *model {
 	t.Helper()
 	ctx := context.Background()
 	m := &model{}
 	var roots []int
+	olds := 0
 	for n := range 12 {
+		old := r.IntN(2) == 0
+		if old {
+			olds++
+		}
+		svc := svcAs(old)
 		parent := -1
 		if n >= 2 { // two roots, then children anywhere
 			parent = r.IntN(n)
@@ -130,6 +171,10 @@ func buildModel(t *testing.T, svc *snapshot.Service, r *rand.Rand) *model {
 		}
 		m.snaps = append(m.snaps, s)
 	}
+	if olds == 0 || olds == len(m.snaps) {
+		t.Fatalf("%d of %d snapshots made without replaced mappings: the seed does not mix them", olds, len(m.snaps))
+	}
+	svc := svcAs(r.IntN(2) == 0)
 	for i := range m.snaps {
 		if m.hasChildren(i) && r.IntN(2) == 0 {
 			if err := svc.DeleteSnapshot(ctx, snapshot.DeleteInput{AccountID: account, SnapshotID: &m.snaps[i].id}); err != nil {

@@ -14,6 +14,7 @@
 //	I owner 0x00 token            idempotency record (version byte + JSON)
 //	W len id index                BlockRef: the snapshot's own writes
 //	L len root index ^depth id    BlockRef: the lineage layout
+//	R len id [index]              marker / BlockRef: what a completed snapshot's writes replaced (replaced.go)
 //	A id                          time of the last PutBlock
 //	K name                        secret
 //	U len owner                   int64: the owner's usage counter, in blocks (usage.go)
@@ -42,13 +43,25 @@
 // snapshot. A chain of one snapshot reads its W keys directly. Either way
 // a page never costs the chain's length times the volume's size.
 //
+// ListChangedBlocks needs, for an index that only one side wrote below the
+// common ancestor, the common ancestor's view of it, which is what the
+// oldest of that side's writers replaced. When a child snapshot becomes
+// completed, UpdateSnapshot records that in its R keys: each own write's
+// mapping and its parent's view at that index, resolved in one pass over
+// its W keys (replaced.go). OwnChanges merges the R entries of one side's
+// snapshots, so a page costs their entries in range and no seek in the
+// lineage tree per index (ImportSnapshot records them too, once the
+// parent is in). Roots and snapshots completed before format version 5
+// have no R keys (no marker) and are merged from their W keys, their
+// indexes resolved by the caller as before.
+//
 // The P, O and D keys are a function of a record's state and owner,
 // written in the same batch as the record (indexes.go), so the upgrade
 // from an older format rebuilds them from the records (upgrade.go).
-// Deleting a snapshot keeps its record, W, L and A keys: a tombstone's
+// Deleting a snapshot keeps its record, W, L, A and R keys: a tombstone's
 // children still read through them. PurgeSnapshot removes them once the
 // collector found that nothing does (purge.go): the W and L keys first,
-// in batches, then the record with its index keys, so a crash part-way
+// in batches, then the record with its index keys and R keys, so a crash part-way
 // leaves a record the next purge finishes. A failed snapshot loses its W,
 // L and A keys and keeps its record.
 //

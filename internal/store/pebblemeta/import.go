@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/ebsd/ebsd/internal/store"
 )
 
@@ -55,7 +57,35 @@ func (s *Store) ImportSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 	if err := s.commitCounted(b, snap.OwnerID, true, func() (int64, error) { return usage, nil }); err != nil {
 		return fmt.Errorf("pebblemeta: ImportSnapshot %q: %w", snap.ID, err)
 	}
+	s.importReplaced(ctx, snap)
 	return nil
+}
+
+// importReplaced records what the writes of snap, just imported, replaced
+// (replaced.go), as its completion would have, once its parent's chain is
+// in the store (the caller imports parents first): a follow-up, so that
+// the import's batch holds no more than the snapshot. Only a completed
+// snapshot (or a tombstone, which may have completed) can be read below a
+// common ancestor. A failure or a crash leaves no marker, which reads as
+// a snapshot completed before the R keys: correctly, the slower way, so
+// it is logged, not returned (the snapshot is imported).
+func (s *Store) importReplaced(ctx context.Context, snap store.Snapshot) {
+	if s.opts.SkipReplaced || snap.ParentID == "" || (snap.State != store.StateCompleted && snap.State != store.StateDeleted) {
+		return
+	}
+	mu := s.stripes.of(snap.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	b := s.db.NewBatch()
+	defer b.Close()
+	err := s.recordReplaced(ctx, snap, b)
+	if err == nil {
+		err = b.Commit(pebble.Sync)
+	}
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "imported snapshot without replaced mappings: ListChangedBlocks resolves its blocks the slower way",
+			"snapshot", snap.ID, "err", err)
+	}
 }
 
 // ScanSecrets implements store.Importer: the K keys, in name order.

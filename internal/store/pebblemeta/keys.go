@@ -20,13 +20,18 @@ const (
 	spaceSecret      = 'K'
 	spaceVersion     = 'V'
 	spaceUsage       = 'U'
+	spaceReplaced    = 'R'
 )
 
 // formatVersion is the version of the keyspaces, stored under the V key.
 // Open upgrades a store of an older version (see upgrade.go) and refuses
 // one of a newer version. Version 2 added the O keys; version 3 the D
-// keys, and P keys for deleted and copying snapshots; version 4 the U keys.
-const formatVersion = 4
+// keys, and P keys for deleted and copying snapshots; version 4 the U keys;
+// version 5 the R keys (replaced.go), which the upgrade does not write:
+// snapshots completed before have none and are read as before. A version
+// 4 binary must not open a version 5 store: its purge would leave R keys
+// behind.
+const formatVersion = 5
 
 // formatUsage is the first format version with U keys. A store of an
 // older version that could not be upgraded (it was opened read-only)

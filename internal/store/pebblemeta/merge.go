@@ -1,7 +1,6 @@
 package pebblemeta
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 
@@ -27,15 +26,25 @@ type mergeCursor struct {
 
 // openMerge starts a merge of the W keys from start of snapshots ids,
 // read from r. The caller must close it.
-func openMerge(ctx context.Context, r pebble.Reader, ids []string, start int32) (_ *merge, err error) {
+func openMerge(ctx context.Context, r pebble.Reader, ids []string, start int32) (*merge, error) {
+	prefixes := make([][]byte, len(ids))
+	for pos, id := range ids {
+		prefixes[pos] = writePrefix(id)
+	}
+	return openMergeOf(ctx, r, prefixes, start)
+}
+
+// openMergeOf is openMerge of the keys that follow each of prefixes with
+// an index (W keys, or R entries), in the order of prefixes at equal
+// indexes.
+func openMergeOf(ctx context.Context, r pebble.Reader, prefixes [][]byte, start int32) (_ *merge, err error) {
 	m := &merge{}
 	defer func() {
 		if err != nil {
 			_ = m.close()
 		}
 	}()
-	for pos, id := range ids {
-		prefix := writePrefix(id)
+	for pos, prefix := range prefixes {
 		it, err := r.NewIterWithContext(ctx, &pebble.IterOptions{
 			LowerBound: appendIndex(prefix, start),
 			UpperBound: prefixEnd(prefix),
@@ -56,7 +65,9 @@ func openMerge(ctx context.Context, r pebble.Reader, ids []string, start int32) 
 			}
 		}
 	}
-	heap.Init(&m.h)
+	for i := len(m.h)/2 - 1; i >= 0; i-- {
+		m.h.down(i)
+	}
 	return m, nil
 }
 
@@ -68,6 +79,12 @@ func (m *merge) head() *mergeCursor {
 	return m.h[0]
 }
 
+// more reports whether a cursor other than the head is at index, which
+// the head is at: one of the head's children is, if any is.
+func (m *merge) more(index int32) bool {
+	return (len(m.h) > 1 && m.h[1].index == index) || (len(m.h) > 2 && m.h[2].index == index)
+}
+
 // advance moves the head cursor to its next key.
 func (m *merge) advance() error {
 	c := m.h[0]
@@ -76,10 +93,13 @@ func (m *merge) advance() error {
 		return err
 	}
 	if ok {
-		heap.Fix(&m.h, 0)
+		m.h.down(0)
 		return nil
 	}
-	heap.Pop(&m.h)
+	last := len(m.h) - 1
+	m.h[0] = m.h[last]
+	m.h = m.h[:last]
+	m.h.down(0)
 	return c.it.Close()
 }
 
@@ -103,11 +123,14 @@ func (c *mergeCursor) at(valid bool) (bool, error) {
 	}
 	key := c.it.Key()
 	if len(key) != c.prefixLen+4 {
-		return false, fmt.Errorf("write key %x: %w", key, store.ErrCorrupt)
+		return false, fmt.Errorf("key %x: %w", key, store.ErrCorrupt)
 	}
 	c.index = decodeIndex(key[c.prefixLen:])
 	return true, nil
 }
+
+// value returns the current value, valid until the cursor moves.
+func (c *mergeCursor) value() ([]byte, error) { return c.it.ValueAndErr() }
 
 // ref decodes the current value.
 func (c *mergeCursor) ref() (store.BlockRef, error) {
@@ -118,21 +141,33 @@ func (c *mergeCursor) ref() (store.BlockRef, error) {
 	return decodeRef(v)
 }
 
-// mergeHeap orders cursors by index, then by position.
+// mergeHeap orders cursors by index, then by position: a binary min-heap,
+// sifted by hand rather than through container/heap, whose interface
+// calls cost a sixth of a merge (issue 14).
 type mergeHeap []*mergeCursor
 
-func (h mergeHeap) Len() int { return len(h) }
-func (h mergeHeap) Less(i, j int) bool {
+func (h mergeHeap) less(i, j int) bool {
 	if h[i].index != h[j].index {
 		return h[i].index < h[j].index
 	}
 	return h[i].pos < h[j].pos
 }
-func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*mergeCursor)) }
-func (h *mergeHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
+
+// down restores the heap's order below i after h[i] grew.
+func (h mergeHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			j = r
+		}
+		if !h.less(j, i) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
 }

@@ -16,7 +16,7 @@ const purgeBatch = 1024
 
 // PurgeSnapshot implements store.MetaCollector. It removes the snapshot's
 // mappings (a W key and its L key together, so the two always agree) in
-// batches, each also taking what it removes out of the owner's U key, and its A key in the last one; for a tombstone, that last
+// batches, each also taking what it removes out of the owner's U key, and its A and R keys in the last one; for a tombstone, that last
 // batch also removes the record with its index keys (indexes.go). So a
 // crash part-way leaves the record, which the next PurgeSnapshot finds and
 // finishes. Only the last batch is synced: it makes the earlier ones
@@ -109,6 +109,16 @@ func (s *Store) purgeSome(ctx context.Context, id string, from int32) (next int3
 		_ = b.Delete(activityKey(id), nil)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return 0, false, err
+	}
+	// Its R keys (replaced.go) go at once: a range, read by nothing once
+	// the snapshot is purgeable. A failed snapshot has none, unless an
+	// attempt to complete it wrote some before it failed.
+	if found, err := s.anyWithPrefix(ctx, replacedPrefix(id)); err != nil {
+		return 0, false, err
+	} else if found {
+		p := replacedPrefix(id)
+		_ = b.DeleteRange(p, prefixEnd(p), nil)
+		s.marked.forget(id)
 	}
 	if rec.State == store.StateDeleted {
 		_ = b.Delete(snapshotKey(id), nil)

@@ -156,6 +156,12 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 	defer b.Close()
 	_ = b.Set(snapshotKey(id), rec, nil)
 	moveIndexes(b, was, snap)
+	if snap.State == store.StateCompleted && was.State != store.StateCompleted && !s.opts.SkipReplaced {
+		// Its writes are final: record what they replaced (replaced.go).
+		if err := s.recordReplaced(ctx, snap, b); err != nil {
+			return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot %q: replaced mappings: %w", id, err)
+		}
+	}
 	if err := b.Commit(pebble.Sync); err != nil {
 		s.writeStates.forget(id) // the record may or may not have changed
 		return store.Snapshot{}, fmt.Errorf("pebblemeta: UpdateSnapshot %q: %w", id, err)

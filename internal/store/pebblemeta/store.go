@@ -51,6 +51,11 @@ type Options struct {
 	// its errors at Error level (rate-limited), and the store's own
 	// changes between read-only and writable. slog.Default() when nil.
 	Logger *slog.Logger
+
+	// SkipReplaced makes the store record no R keys when a snapshot
+	// completes (replaced.go), as a store of format version 4 did: for
+	// tests of the stores and data directories made before them.
+	SkipReplaced bool
 }
 
 // withDefaults fills in the zero values of opts.
@@ -75,6 +80,7 @@ type Store struct {
 	stripes     stripes
 	usageLocks  usageLocks
 	writeStates writeStates
+	marked      markedSet // snapshots whose R marker was seen (replaced.go)
 	space       space
 	format      atomic.Int32 // the format version of db; below formatListed only when read-only
 	views       atomic.Int32 // open MarkViews, which a reopen waits for (space.go)

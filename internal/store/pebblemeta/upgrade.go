@@ -26,12 +26,19 @@ const upgradeBatch = 1024
 // the S records and W keys, in batches, and stamps the new version only
 // in a last synced batch, which also holds every U key. A crash at any point leaves the old version
 // stamped and the upgrade runs again from the start on the next Open,
-// whatever part of the keys it had written: it is idempotent.
+// whatever part of the keys it had written: it is idempotent. Version 4
+// lacks only the R keys, which are optional (replaced.go): its upgrade
+// only stamps the version.
 func upgrade(db *pebble.DB, from byte) (byte, error) {
 	if from < 1 || from >= formatVersion {
 		return from, fmt.Errorf("store has format version %d, want %d: %w", from, formatVersion, store.ErrCorrupt)
 	}
-	err := rebuildIndexes(db)
+	var err error
+	if from >= formatUsage {
+		err = db.Set([]byte{spaceVersion}, []byte{formatVersion}, pebble.Sync)
+	} else {
+		err = rebuildIndexes(db)
+	}
 	if errors.Is(err, pebble.ErrReadOnly) {
 		// Opened read-only (its disk is full): it serves reads, which
 		// need no O key and list without D keys (list.go), and is upgraded

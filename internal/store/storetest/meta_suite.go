@@ -90,6 +90,9 @@ func RunMetaStoreTests(t *testing.T, mk MetaHarnessMaker) {
 		{name: "ViewSeparateRoots", fn: testMetaViewSeparateRoots},
 		{name: "ViewShallowInDeepTree", fn: testMetaViewShallowInDeepTree},
 
+		// meta_own_changes.go
+		{name: "OwnChanges", fn: testMetaOwnChanges},
+
 		// meta_delete.go
 		{name: "DeleteTombstone", fn: testMetaDeleteTombstone},
 		{name: "DeletePendingCount", fn: testMetaDeletePendingCount},
