@@ -16,10 +16,12 @@ import (
 	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/store/memstore"
 	"github.com/ebsd/ebsd/internal/store/pebblemeta"
+	"github.com/ebsd/ebsd/internal/store/pgmeta"
 )
 
 // TestChangedBlocksModel checks ListChangedBlocks against a naive model
-// over random lineage trees, on both MetaStores: every pair of readable
+// over random lineage trees, on the three MetaStores (pgmeta on a
+// throwaway PostgreSQL, skipped where none is installed): every pair of readable
 // snapshots of a tree, in both orders (ancestors, descendants, siblings,
 // cousins, a snapshot and itself), paged with random page sizes and
 // starting indexes, after deleting some snapshots that have children
@@ -28,9 +30,9 @@ import (
 // each side and the lowest common ancestor; each side has a token when
 // its view holds the index, and that token reads the side's block.
 //
-// On pebblemeta, which records at completion what each write replaced
-// (store.OwnChangeLister), about half of the snapshots are made by the
-// store opened with SkipReplaced, as a store before those records made
+// On pebblemeta and pgmeta, which record at completion what each write
+// replaced (store.OwnChangeLister), about half of the snapshots are made
+// by the store opened with SkipReplaced, as a store before those records made
 // them, so that pairs compare through a mix of snapshots with and without
 // them: the fallback to ResolveBlocks is checked per index, next to the
 // records.
@@ -56,6 +58,28 @@ func TestChangedBlocksModel(t *testing.T) {
 					}
 				}
 				m, err := pebblemeta.Open(context.Background(), pebblemeta.Options{Dir: "/meta", FS: fs, SkipReplaced: old})
+				if err != nil {
+					t.Fatal(err)
+				}
+				cur = m
+				return m
+			}
+		}},
+		{"pgmeta", func(t *testing.T) func(bool) store.MetaStore {
+			dsn := pgDSN(t)
+			var cur *pgmeta.Store
+			t.Cleanup(func() {
+				if cur != nil {
+					cur.Close()
+				}
+			})
+			return func(old bool) store.MetaStore {
+				if cur != nil {
+					if err := cur.Close(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m, err := pgmeta.Open(context.Background(), pgmeta.Options{DSN: dsn, SkipReplaced: old})
 				if err != nil {
 					t.Fatal(err)
 				}

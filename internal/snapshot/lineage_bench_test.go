@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -15,10 +16,12 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/ebsd/ebsd/internal/ebs"
+	"github.com/ebsd/ebsd/internal/pgdb/pgtest"
 	"github.com/ebsd/ebsd/internal/snapshot"
 	"github.com/ebsd/ebsd/internal/store"
 	"github.com/ebsd/ebsd/internal/store/memstore"
 	"github.com/ebsd/ebsd/internal/store/pebblemeta"
+	"github.com/ebsd/ebsd/internal/store/pgmeta"
 )
 
 // BenchmarkLineage shows that reads cost the same at the tip of a deep
@@ -143,7 +146,12 @@ var lineageFull = flag.Bool("lineage-full", false, "BenchmarkChangedVsList: the 
 // ListSnapshotBlocks page of the tip, measured alternately (goal: <= 2 at
 // any depth, for any pair of the lineage).
 //
+// With EBSD_LINEAGE_PG=1 it runs on pgmeta, in a throwaway PostgreSQL
+// cluster of its own (pgtest, fsync off unless EBSD_PGTEST_FSYNC is set),
+// instead of an in-memory pebblemeta.
+//
 //	go test -run='^$' -bench=ChangedVsList -benchtime=20x ./internal/snapshot/
+//	EBSD_LINEAGE_PG=1 go test -run='^$' -bench=ChangedVsList -benchtime=20x ./internal/snapshot/
 //	go test -run='^$' -bench=ChangedVsList -benchtime=20x -timeout=1h ./internal/snapshot/ -lineage-full
 func BenchmarkChangedVsList(b *testing.B) {
 	volume, base, perGen := int64(64), 100000, 1000
@@ -207,18 +215,53 @@ type deepLineage struct {
 	sibling string // a child of chain[50] with writes of its own
 }
 
-// newDeepLineage builds a base of baseBlocks blocks on a volume of
-// volume GiB and depth generations of perGen random blocks each, in an in-memory
-// Pebble, writing the mappings straight into the MetaStore (ListSnapshot-
-// Blocks and ListChangedBlocks read only those), from a few goroutines.
-func newDeepLineage(b *testing.B, volume int64, depth, baseBlocks, perGen int) *deepLineage {
+// lineagePG names the variable that makes BenchmarkChangedVsList run on
+// pgmeta.
+const lineagePG = "EBSD_LINEAGE_PG"
+
+// pgDSN returns a new database for tb: on the server of
+// EBSD_TEST_POSTGRES when it is set, else on a throwaway cluster of tb's
+// own (NewCluster, not Start: this package has no pgtest.Main to stop a
+// shared one). It skips tb when PostgreSQL is not installed (unless CI).
+func pgDSN(tb testing.TB) string {
+	tb.Helper()
+	if os.Getenv(pgtest.EnvDSN) != "" {
+		return pgtest.Start(tb)
+	}
+	return pgtest.NewCluster(tb).Database(tb)
+}
+
+// lineageMeta opens the MetaStore of newDeepLineage: an in-memory
+// pebblemeta, or with EBSD_LINEAGE_PG set a pgmeta (pgDSN).
+func lineageMeta(b *testing.B) store.MetaStore {
 	b.Helper()
 	ctx := context.Background()
+	if os.Getenv(lineagePG) != "" {
+		b.Log("metadata on pgmeta (" + lineagePG + ")")
+		meta, err := pgmeta.Open(ctx, pgmeta.Options{DSN: pgDSN(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { meta.Close() })
+		return meta
+	}
 	meta, err := pebblemeta.Open(ctx, pebblemeta.Options{Dir: "/lineage", FS: vfs.NewMem()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { meta.Close() })
+	return meta
+}
+
+// newDeepLineage builds a base of baseBlocks blocks on a volume of
+// volume GiB and depth generations of perGen random blocks each, in the
+// store of lineageMeta, writing the mappings straight into the MetaStore
+// (ListSnapshotBlocks and ListChangedBlocks read only those), from a few
+// goroutines.
+func newDeepLineage(b *testing.B, volume int64, depth, baseBlocks, perGen int) *deepLineage {
+	b.Helper()
+	ctx := context.Background()
+	meta := lineageMeta(b)
 	svc, err := snapshot.New(ctx, snapshot.Options{Meta: meta, Blocks: memstore.NewBlocks(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)

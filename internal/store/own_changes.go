@@ -3,7 +3,7 @@ package store
 import "context"
 
 // OwnChangeLister is a MetaStore capability that ListChangedBlocks uses
-// when the backend has it (pebblemeta does; memstore and pgmeta do not).
+// when the backend has it (pebblemeta and pgmeta do; memstore does not).
 // Without it, the index that only one side of a comparison wrote costs a
 // ResolveBlocks in the common ancestor's chain: a random lookup per index
 // in a deep lineage (issue 14). A backend with it records, when a snapshot

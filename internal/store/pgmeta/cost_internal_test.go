@@ -115,10 +115,10 @@ func TestPutBlockOneRoundTrip(t *testing.T) {
 	}
 }
 
-// TestViewCostFollowsPage reads pages of views and written indexes through
-// chains of a deep lineage tree (with descendants and another branch that
-// the chains do not read) and checks each page against a model, and that
-// the rows fetched grow with the page and the chain's length, not with the
+// TestViewCostFollowsPage reads pages of views, written indexes and own
+// changes through chains of a deep lineage tree (with descendants and
+// another branch that the chains do not read) and checks each page
+// against a model, and that the rows fetched grow with the page and the chain's length, not with the
 // tree's size or the members' sizes: at most 3·limit + 8·len(chain) + 8
 // per page (a first round of each member's share of the page, then the
 // doublings of a member that fills the page alone), in at most
@@ -173,6 +173,24 @@ func TestViewCostFollowsPage(t *testing.T) {
 					t.Fatalf("%s: WrittenIndexes(start %d, limit %d) = %d indexes, want %d", tc.name, start, limit, len(idx), len(wantIdx))
 				}
 				costCheck(t, tc.name+": WrittenIndexes", start, limit, len(tc.chain), trips, rows)
+
+				// OwnChanges is the same merge: the same mappings and
+				// cost, whatever the depth of the chain below it.
+				tr.take()
+				own, err := s.OwnChanges(ctx, tc.chain, start, limit)
+				trips, rows = tr.take()
+				if err != nil {
+					t.Fatalf("%s: OwnChanges(start %d, limit %d): %v", tc.name, start, limit, err)
+				}
+				ownRefs := make([]store.IndexedRef, len(own))
+				for i, c := range own {
+					ownRefs[i] = store.IndexedRef{Index: c.Index, Ref: c.Ref}
+				}
+				if !slices.Equal(ownRefs, want) {
+					t.Fatalf("%s: OwnChanges(start %d, limit %d) = %d indexes, want %d (first difference at %d)",
+						tc.name, start, limit, len(ownRefs), len(want), firstDiff(ownRefs, want))
+				}
+				costCheck(t, tc.name+": OwnChanges", start, limit, len(tc.chain), trips, rows)
 			}
 		}
 	}

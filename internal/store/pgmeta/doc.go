@@ -11,6 +11,8 @@
 //	idempotency     StartSnapshot's ClientToken records
 //	writes          each snapshot's own mappings, with its tree and depth; written_at and seq,
 //	                and replaced_counted (migrations/0002, PutBlock's usage delta)
+//	replaced        a completed child's mappings with the parent's view each replaced
+//	                (migrations/0004, own_changes.go)
 //	secrets         server secrets, first writer wins
 //
 // ViewBlocks and WrittenIndexes merge the chain members' own mappings
@@ -18,7 +20,11 @@
 // uses writes_layout, an index of writes on (root, index, depth
 // descending, snapshot), as pebblemeta's L keys: the nearest writer of an
 // index in a chain is the first row at (root, index) at the chain's depth
-// or above that belongs to the chain (lineage.go). A snapshot's
+// or above that belongs to the chain (lineage.go). A snapshot with a
+// parent records, in the transaction that completes it, what each of its
+// writes replaced, so that OwnChanges (store.OwnChangeLister) reads both
+// sides of a ListChangedBlocks page from the changed snapshots' rows of
+// replaced, with the same merge (own_changes.go). A snapshot's
 // LastActivity is the written_at of its latest write (highest seq), so
 // PutBlocks of one snapshot share no row but the snapshot's, which they
 // lock FOR SHARE.

@@ -69,20 +69,23 @@ func TestExplain(t *testing.T) {
 	for _, q := range []struct {
 		name, sql string
 		args      []any
+		before    string // a statement to run first, in the same transaction
 	}{
-		{"GetSnapshot", selectSnapshot + ` WHERE s.id = $1`, []any{head}},
-		{"OwnBlocks page", queryOwn, []any{head, int32(0), 1000}},
-		{"ViewBlocks first round (chain of 20, page of 1000)", queryMergeRefs, mergeArgs(chain, 1000)},
-		{"ResolveBlocks (1000 indexes, chain of 20)", queryResolve, []any{chain[len(chain)-1], indexes, depth - 1, chain}},
-		{"WrittenIndexes first round (20 snapshots, page of 1000)", queryMergeIndexes, mergeArgs(chain, 1000)},
-		{"ListSnapshots", selectSnapshot + ` WHERE s.owner_id = $1 AND s.state <> 5 AND s.id > $2 ORDER BY s.id LIMIT $3`, []any{"111122223333", "", 100}},
-		{"ScanSnapshots(pending)", selectSnapshot + ` WHERE s.id > $1 AND s.state = ANY($2) ORDER BY s.id LIMIT 1000`, []any{"", []int16{1}}},
+		{"GetSnapshot", selectSnapshot + ` WHERE s.id = $1`, []any{head}, ""},
+		{"OwnBlocks page", queryOwn, []any{head, int32(0), 1000}, ""},
+		{"ViewBlocks first round (chain of 20, page of 1000)", queryMergeRefs, mergeArgs(chain, 1000), ""},
+		{"ResolveBlocks (1000 indexes, chain of 20)", queryResolve, []any{chain[len(chain)-1], indexes, depth - 1, chain}, ""},
+		{"WrittenIndexes first round (20 snapshots, page of 1000)", queryMergeIndexes, mergeArgs(chain, 1000), ""},
+		{"OwnChanges first round (19 snapshots, page of 1000)", queryMergeOwn, mergeArgs(chain[:depth-1], 1000), ""},
+		{"OwnChanges first round (1 snapshot, page of 1000)", queryMergeOwn, mergeArgs(chain[:1], 1000), ""},
+		{"chain of the tip's parent", queryChain, []any{chain[1]}, ""},
+		{"recordReplaced of the tip (2000 writes, chain of 19; rolled back)", recordReplaced, []any{head, chain[len(chain)-1], depth - 2, chain[1:]},
+			`DELETE FROM replaced WHERE snapshot_id = '` + head + `'`},
+		{"ListSnapshots", selectSnapshot + ` WHERE s.owner_id = $1 AND s.state <> 5 AND s.id > $2 ORDER BY s.id LIMIT $3`, []any{"111122223333", "", 100}, ""},
+		{"ScanSnapshots(pending)", selectSnapshot + ` WHERE s.id > $1 AND s.state = ANY($2) ORDER BY s.id LIMIT 1000`, []any{"", []int16{1}}, ""},
 	} {
-		rows, err := s.pool.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) `+q.sql, q.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", q.name, err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		// In a transaction rolled back: EXPLAIN ANALYZE runs an INSERT.
+		lines, err := explainRolledBack(ctx, s, q.before, q.sql, q.args)
 		if err != nil {
 			t.Fatalf("%s: %v", q.name, err)
 		}
@@ -99,4 +102,24 @@ func mergeArgs(chain []string, limit int) []any {
 		pos, from, n = append(pos, int32(i)), append(from, mb.next), append(n, int32(mb.want))
 	}
 	return []any{chain, pos, from, n}
+}
+
+// explainRolledBack runs before (if set) and EXPLAIN ANALYZE of sql in a
+// transaction that it rolls back, and returns the plan's lines.
+func explainRolledBack(ctx context.Context, s *Store, before, sql string, args []any) ([]string, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if before != "" {
+		if _, err := tx.Exec(ctx, before); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := tx.Query(ctx, `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) `+sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
 }

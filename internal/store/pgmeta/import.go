@@ -17,7 +17,8 @@ var _ store.Importer = (*Store)(nil)
 // mappings by COPY and the owner's usage. Every mapping gets one seq and
 // s.LastActivity as written_at, so that the snapshot's LastActivity (the
 // written_at of its highest seq) is s.LastActivity, and a later PutBlock's
-// seq is above them all.
+// seq is above them all. A completed snapshot (or tombstone) whose chain
+// is there records its replaced mappings, as UpdateSnapshot does.
 func (s *Store) ImportSnapshot(ctx context.Context, snap store.Snapshot, idem *store.Idempotency, blocks []store.IndexedRef) error {
 	if err := s.enter("ImportSnapshot"); err != nil {
 		return err
@@ -75,6 +76,11 @@ func (s *Store) ImportSnapshot(ctx context.Context, snap store.Snapshot, idem *s
 			[]string{"snapshot_id", "block_index", "root_id", "depth", "digest", "key", "written_at", "seq"},
 			pgx.CopyFromRows(rows)); err != nil {
 			return err
+		}
+		if snap.State == store.StateCompleted || snap.State == store.StateDeleted {
+			if err := recordReplacedOf(ctx, tx, snap, true); err != nil {
+				return err
+			}
 		}
 		return addUsage(ctx, tx, snap.OwnerID, usage)
 	})

@@ -18,8 +18,9 @@ const purgeBatch = 5000
 // PurgeSnapshot implements store.MetaCollector in transactions of at most
 // purgeBatch mappings, each of which locks the snapshot's row FOR UPDATE
 // (so no PutBlock or UpdateSnapshot of it runs meanwhile), checks its
-// state, deletes mappings and subtracts the deleted non-zero ones from
-// the owner's usage; the last also deletes a tombstone's record. A crash
+// state, deletes mappings (and replaced rows) and subtracts the deleted
+// non-zero ones from the owner's usage; the last also deletes a
+// tombstone's record. A crash
 // between transactions leaves a state the next PurgeSnapshot finishes.
 // A failed snapshot's LastActivity goes with its mappings.
 func (s *Store) PurgeSnapshot(ctx context.Context, id string) error {
@@ -65,7 +66,13 @@ func (s *Store) PurgeSnapshot(ctx context.Context, id string) error {
 			if err := addUsage(ctx, tx, owner, -counted); err != nil {
 				return err
 			}
-			if len(digests) == purgeBatch {
+			// Its replaced rows (own_changes.go), in batches alike.
+			tag, err := tx.Exec(ctx, `DELETE FROM replaced WHERE snapshot_id = $1 AND block_index IN (
+				SELECT block_index FROM replaced WHERE snapshot_id = $1 ORDER BY block_index LIMIT $2)`, id, purgeBatch)
+			if err != nil {
+				return err
+			}
+			if len(digests) == purgeBatch || tag.RowsAffected() == purgeBatch {
 				return nil // more to delete, in the next transaction
 			}
 			done = true

@@ -139,7 +139,8 @@ func getSnapshot(ctx context.Context, q querier, id string) (store.Snapshot, err
 // SHARE) and keeps new ones out until the commit; then it reads the
 // activity in a new statement, which sees every PutBlock committed while
 // it waited (READ COMMITTED takes a snapshot per statement). The owner's
-// pending count changes in the same transaction.
+// pending count changes in the same transaction, and so, when the
+// snapshot becomes completed, do its replaced mappings (own_changes.go).
 func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Snapshot) error) (store.Snapshot, error) {
 	if err := s.enter("UpdateSnapshot"); err != nil {
 		return store.Snapshot{}, err
@@ -186,6 +187,13 @@ func (s *Store) UpdateSnapshot(ctx context.Context, id string, fn func(*store.Sn
 		}
 		if err := movePending(ctx, tx, was, snap); err != nil {
 			return err
+		}
+		if was.State != store.StateCompleted && snap.State == store.StateCompleted && !s.skipReplaced {
+			// Its rows are final now (no PutBlock passes the row lock
+			// held), and recorded with the state, atomically.
+			if err := recordReplacedOf(ctx, tx, snap, false); err != nil {
+				return err
+			}
 		}
 		snap.LastActivity = was.LastActivity
 		out = snap

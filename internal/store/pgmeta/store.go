@@ -28,12 +28,18 @@ type Options struct {
 	// LeaseCheck is how often the connection that holds this store's
 	// leases is checked (lease.go); 0 means 5 seconds.
 	LeaseCheck time.Duration
+	// SkipReplaced makes UpdateSnapshot record no replaced mappings when
+	// a snapshot completes, as before schema version 4 (own_changes.go):
+	// for tests of the fallback of ListChangedBlocks.
+	SkipReplaced bool
 }
 
 // Store is a store.MetaStore and store.MetaCollector on PostgreSQL.
 type Store struct {
 	pool     *pgxpool.Pool
 	ownsPool bool
+
+	skipReplaced bool // Options.SkipReplaced
 
 	closed   atomic.Bool
 	secretMu sync.Mutex     // serializes Secret in this process (secret.go)
@@ -49,7 +55,7 @@ var (
 // Open connects to the database and migrates pgmeta's tables to the
 // version this binary knows (refusing a newer one).
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	s := &Store{pool: opts.Pool}
+	s := &Store{pool: opts.Pool, skipReplaced: opts.SkipReplaced}
 	s.leases.every = opts.LeaseCheck
 	if s.leases.every <= 0 {
 		s.leases.every = leasePing
