@@ -27,6 +27,7 @@ import (
 // cluster is n ebsd nodes sharing one PostgreSQL database and one bucket,
 // each with a data directory of its own (credentials and KMS files only).
 type cluster struct {
+	servers []*server.Server
 	clients []*ebs.Client
 	urls    []string
 }
@@ -38,6 +39,12 @@ func startCluster(t *testing.T, n int) *cluster {
 
 // startClusterOn is startCluster on the PostgreSQL database dsn.
 func startClusterOn(t *testing.T, n int, dsn string) *cluster {
+	t.Helper()
+	return startClusterWith(t, n, dsn, "")
+}
+
+// startClusterWith is startClusterOn with the nodes' -compression.
+func startClusterWith(t *testing.T, n int, dsn, compression string) *cluster {
 	t.Helper()
 	s3 := s3test.Start(t)
 	bucket := s3.NewBucket(t)
@@ -51,7 +58,7 @@ func startClusterOn(t *testing.T, n int, dsn string) *cluster {
 	c := &cluster{}
 	for i := range n {
 		srv, err := server.Open(context.Background(), server.Options{
-			DataDir: t.TempDir(), Credentials: creds, Region: "us-east-1",
+			DataDir: t.TempDir(), Credentials: creds, Region: "us-east-1", Compression: compression,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Backends: server.Backends{Meta: dsn, Blocks: "s3://" + bucket + "/ebsd", Node: fmt.Sprintf("node%d", i),
 				S3: server.S3Options{Endpoint: s3.Endpoint, PathStyle: true, Region: s3.Region}},
@@ -66,6 +73,7 @@ func startClusterOn(t *testing.T, n int, dsn string) *cluster {
 				t.Errorf("close node %d: %v", i, err)
 			}
 		})
+		c.servers = append(c.servers, srv)
 		c.urls = append(c.urls, hs.URL)
 		c.clients = append(c.clients, ebstest.NewClient(hs.URL, ebstest.Alice, &http.Client{Timeout: time.Minute}))
 	}

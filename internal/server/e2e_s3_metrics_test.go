@@ -1,22 +1,13 @@
 package server_test
 
 import (
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/ebs"
 	"github.com/aws/aws-sdk-go-v2/service/ebs/types"
 
-	ebscreds "github.com/ebsd/ebsd/internal/credentials"
 	"github.com/ebsd/ebsd/internal/ebstest"
 	"github.com/ebsd/ebsd/internal/pack"
-	"github.com/ebsd/ebsd/internal/pgdb/pgtest"
-	"github.com/ebsd/ebsd/internal/s3test"
-	"github.com/ebsd/ebsd/internal/server"
 	"github.com/ebsd/ebsd/internal/snapshot"
 )
 
@@ -25,31 +16,8 @@ import (
 // (ebsd_s3_stored_*, ebsd_s3_live_bytes) follow the blocks stored, swept,
 // and the groups retired.
 func TestS3ContentsMetrics(t *testing.T) {
-	s3 := s3test.Start(t)
-	bucket := s3.NewBucket(t)
-	t.Setenv("AWS_ACCESS_KEY_ID", s3.AccessKey)
-	t.Setenv("AWS_SECRET_ACCESS_KEY", s3.SecretKey)
-	creds, err := ebscreds.New([]ebscreds.Credential{ebstest.Alice})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.Open(ctx, server.Options{
-		DataDir: t.TempDir(), Credentials: creds, Region: "us-east-1",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Backends: server.Backends{Meta: pgtest.Start(t), Blocks: "s3://" + bucket + "/ebsd", Node: "node0",
-			S3: server.S3Options{Endpoint: s3.Endpoint, PathStyle: true, Region: s3.Region}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		if err := srv.Close(); err != nil {
-			t.Errorf("close: %v", err)
-		}
-	})
-	c := ebstest.NewClient(hs.URL, ebstest.Alice, &http.Client{Timeout: time.Minute})
+	cl := startCluster(t, 1)
+	srv, c, url := cl.servers[0], cl.clients[0], cl.urls[0]
 
 	// Two snapshots of 4 blocks each, one block at a time: a group each.
 	ids := make([]string, 2)
@@ -74,7 +42,7 @@ func TestS3ContentsMetrics(t *testing.T) {
 		writeG  = `ebsd_s3_stored_groups{state="writing"}`
 		writeB  = `ebsd_s3_stored_bytes{state="writing"}`
 	)
-	m := scrapeMetrics(t, hs.URL)
+	m := scrapeMetrics(t, url)
 	t.Logf("after puts: %v blocks, sealed %v groups / %v bytes, live %v", m[blocks], m[sealedG], m[sealedB], m[live])
 	if m[blocks] != 8 || m[sealedG] != 8 || m[sealedB] < 8*ebstest.BlockSize || m[live] != m[sealedB] {
 		t.Errorf("after 8 puts: %v blocks, %v sealed groups of %v bytes, %v live bytes; want 8 blocks in 8 groups, all live",
@@ -87,7 +55,7 @@ func TestS3ContentsMetrics(t *testing.T) {
 	}
 	before := m[sealedB]
 
-	err = srv.Service().DeleteSnapshot(ctx, snapshot.DeleteInput{AccountID: ebstest.Alice.AccountID, SnapshotID: &ids[1]})
+	err := srv.Service().DeleteSnapshot(ctx, snapshot.DeleteInput{AccountID: ebstest.Alice.AccountID, SnapshotID: &ids[1]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +66,7 @@ func TestS3ContentsMetrics(t *testing.T) {
 	t.Logf("collect: %+v", rep)
 	// The deleted snapshot's groups hold no live block: compaction retires
 	// them, and the object grace (2 minutes) keeps their objects.
-	m = scrapeMetrics(t, hs.URL)
+	m = scrapeMetrics(t, url)
 	t.Logf("after a collection: %v blocks, sealed %v groups / %v bytes, retiring %v / %v, live %v",
 		m[blocks], m[sealedG], m[sealedB], m[retireG], m[retireB], m[live])
 	if m[blocks] != 4 || m[sealedG] != 4 || m[retireG] != 4 || m[sealedB]+m[retireB] != before {
