@@ -217,7 +217,7 @@ func options() []option {
 			usage: "How blocks are stored: zstd has the garbage collector's compaction compress them (each block that " +
 				"zstd shrinks by at least 1/16; a pack of them is rewritten once, at a collection after it is written, " +
 				"whether or not it holds garbage), so that writes cost no more than with off; zstd-on-write compresses " +
-				"each block as it is written instead, which saves the space at once but costs about 2.5 times the " +
+				"each block as it is written instead, which saves the space at once but costs about 2.6 times the " +
 				"server CPU per block written; off stores blocks as they are. Either zstd compresses an encrypted " +
 				"snapshot's blocks before they are sealed, as they are written. Blocks stored any way stay readable when " +
 				"it changes. An OS image takes about 30% of the space compressed; reading a compressed block costs " +
