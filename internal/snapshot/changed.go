@@ -113,45 +113,56 @@ type changed struct {
 // mappings on each side: firstOwn and secondOwn are the snapshots of each
 // side below the common ancestor, nearest first, and common is the
 // common ancestor's chain. Each side's own writes come with their
-// mappings from one ViewBlocks of its part of the chain (its nearest
-// writer below the common ancestor wins); an index that only one side
+// mappings from one OwnChanges of its part of the chain (its nearest
+// writer below the common ancestor wins). An index that only one side
 // wrote reads, on the other side, as it does in the common ancestor,
-// which one ResolveBlocks of those indexes answers. That is one lookup
-// per changed index at most, where resolving every index through both
-// whole chains cost two (issue 14: a page was 7 to 20 times a page of
-// ListSnapshotBlocks at 100 generations). A store that records what each
-// write replaced answers most of those lookups without one (recordedPage).
+// which is what the oldest of that side's writers of it replaced: a store
+// that records that (store.OwnChangeLister) answers it in the same pass,
+// with no lookup in the common chain, whose random seeks made a page
+// between a parent and its child cost 13 times a page of
+// ListSnapshotBlocks in a deep lineage (issue 14). The indexes it cannot
+// answer (every one, on a store without the capability: viewChanges) are
+// resolved in the common chain with one ResolveBlocks: one lookup per
+// changed index at most.
 func (s *Service) changedPage(ctx context.Context, firstOwn, secondOwn, common []string, start int32, limit int) ([]changed, error) {
-	if l, ok := s.meta.(store.OwnChangeLister); ok {
-		return s.recordedPage(ctx, l, firstOwn, secondOwn, common, start, limit)
+	l, ok := s.meta.(store.OwnChangeLister)
+	if !ok {
+		l = viewChanges{s.meta}
 	}
-	a, err := s.ownView(ctx, firstOwn, start, limit)
+	a, err := ownChanges(ctx, l, firstOwn, start, limit)
 	if err != nil {
 		return nil, err
 	}
-	b, err := s.ownView(ctx, secondOwn, start, limit)
+	b, err := ownChanges(ctx, l, secondOwn, start, limit)
 	if err != nil {
 		return nil, err
 	}
 	page := make([]changed, 0, min(limit, len(a)+len(b)))
-	var missing []int32 // indexes of page, ascending, that one side lacks
+	var missing []int32     // indexes of page, ascending, to resolve in common
+	var missingAt []int     // their positions in page
+	var missingFirst []bool // whether the first side lacks it (else the second)
 	i, j := 0, 0
 	for len(page) < limit && (i < len(a) || j < len(b)) {
 		var c changed
 		switch {
 		case j == len(b) || (i < len(a) && a[i].Index < b[j].Index):
-			c = changed{index: a[i].Index, first: a[i].Ref, inFirst: true}
+			x := a[i]
+			c = changed{index: x.Index, first: x.Ref, inFirst: true, second: x.Replaced, inSecond: x.Replaces}
+			if !x.Known {
+				missing, missingAt, missingFirst = append(missing, x.Index), append(missingAt, len(page)), append(missingFirst, false)
+			}
 			i++
 		case i == len(a) || b[j].Index < a[i].Index:
-			c = changed{index: b[j].Index, second: b[j].Ref, inSecond: true}
+			x := b[j]
+			c = changed{index: x.Index, second: x.Ref, inSecond: true, first: x.Replaced, inFirst: x.Replaces}
+			if !x.Known {
+				missing, missingAt, missingFirst = append(missing, x.Index), append(missingAt, len(page)), append(missingFirst, true)
+			}
 			j++
 		default:
 			c = changed{index: a[i].Index, first: a[i].Ref, inFirst: true, second: b[j].Ref, inSecond: true}
 			i++
 			j++
-		}
-		if !c.inFirst || !c.inSecond {
-			missing = append(missing, c.index)
 		}
 		page = append(page, c)
 	}
@@ -162,29 +173,15 @@ func (s *Service) changedPage(ctx context.Context, firstOwn, secondOwn, common [
 	if err != nil {
 		return nil, err
 	}
-	k := 0
-	for p := range page {
+	for k, p := range missingAt {
 		c := &page[p]
-		if c.inFirst && c.inSecond {
-			continue
-		}
-		if !c.inFirst {
+		if missingFirst[k] {
 			c.first, c.inFirst = refs[k], found[k]
 		} else {
 			c.second, c.inSecond = refs[k], found[k]
 		}
-		k++
 	}
 	return page, nil
-}
-
-// ownView returns up to limit blocks from start of the view of own, the
-// snapshots of one side below the common ancestor (none: nothing).
-func (s *Service) ownView(ctx context.Context, own []string, start int32, limit int) ([]store.IndexedRef, error) {
-	if len(own) == 0 {
-		return nil, nil
-	}
-	return s.meta.ViewBlocks(ctx, own, start, limit)
 }
 
 // maxBlocks is the block count of the larger of two volumes.
